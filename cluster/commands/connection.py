@@ -1,0 +1,151 @@
+"""Connection commands: PING, ECHO, SELECT, AUTH, HELLO, QUIT, RESET."""
+from __future__ import annotations
+
+import hmac
+
+from cluster.commands.args import parse_int
+from cluster.reply import OK, PONG, ReplyError, Status
+from cluster.table import command
+
+_HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, "
+                 "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                 "authenticate the client and select the RESP protocol version at the "
+                 "same time")
+_WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+_NO_PASSWORD = ("ERR AUTH <password> called without any password configured for the "
+                "default user. Are you sure your configuration is correct?")
+
+
+@command("ping", -1, "fast sentinel", group="connection", acl="@connection",
+         summary="Ping the server", tips="request_policy:all_shards response_policy:all_succeeded")
+def ping(client, argv):
+    if len(argv) > 2:
+        raise ReplyError("ERR wrong number of arguments for 'ping' command")
+    if client.resp == 2 and client.flags_extra == "pubsub":
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
+    return argv[1] if len(argv) == 2 else PONG
+
+
+@command("echo", 2, "fast", group="connection", acl="@connection",
+         summary="Echo the given string")
+def echo(client, argv):
+    return argv[1]
+
+
+@command("select", 2, "loading stale fast", group="connection", acl="@connection",
+         summary="Change the selected database for the current connection", since="1.0.0")
+def select(client, argv):
+    index = parse_int(argv[1], "ERR value is not an integer or out of range")
+    node = client.node
+    if node.config["cluster-enabled"] and index != 0:
+        raise ReplyError("ERR SELECT is not allowed in cluster mode")
+    if not 0 <= index < len(node.keyspace):
+        raise ReplyError("ERR DB index is out of range")
+    client.db = node.keyspace[index]
+    return OK
+
+
+def _check_password(client, user: bytes, password: bytes) -> bool:
+    """The default user is the only user: it has the requirepass password (or nopass)."""
+    required = client.node.requirepass
+    if user != b"default":
+        return False
+    if not required:
+        return True
+    return hmac.compare_digest(password, required.encode("utf-8", "surrogateescape"))
+
+
+@command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
+         acl="@connection", summary="Authenticate to the server")
+def auth(client, argv):
+    if len(argv) > 3:
+        raise ReplyError("ERR syntax error")
+    if len(argv) == 2:
+        if not client.node.requirepass:
+            raise ReplyError(_NO_PASSWORD)
+        user, password = b"default", argv[1]
+    else:
+        user, password = argv[1], argv[2]
+    if not _check_password(client, user, password):
+        client.node.log.verbose("AUTH failed")
+        raise ReplyError(_WRONGPASS)
+    client.authenticated = True
+    client.user = user.decode("utf-8", "replace")
+    return OK
+
+
+def hello_map(client) -> dict:
+    node = client.node
+    return {
+        b"server": b"redis",
+        b"version": node.redis_version.encode(),
+        b"proto": client.resp,
+        b"id": client.id,
+        b"mode": b"cluster" if node.config["cluster-enabled"] else b"standalone",
+        b"role": b"master",
+        b"modules": [],
+    }
+
+
+@command("hello", -1, "noscript loading stale fast no_auth sentinel allow_busy",
+         group="connection", acl="@connection", since="6.0.0",
+         summary="Handshake with Redis")
+def hello(client, argv):
+    version = None
+    if len(argv) >= 2:
+        version = parse_int(argv[1], "ERR Protocol version is not an integer or out of range")
+        if version < 2 or version > 3:
+            raise ReplyError("NOPROTO unsupported protocol version")
+    i = 2
+    auth_pair = setname = None
+    while i < len(argv):
+        opt = argv[i].lower()
+        more = len(argv) - i - 1
+        if opt == b"auth" and more >= 2:
+            auth_pair = (argv[i + 1], argv[i + 2])
+            i += 3
+        elif opt == b"setname" and more >= 1:
+            setname = argv[i + 1]
+            i += 2
+        else:
+            raise ReplyError("ERR Syntax error in HELLO option '%s'" %
+                             argv[i].decode("utf-8", "replace"))
+    if auth_pair is not None:
+        if not _check_password(client, *auth_pair):
+            raise ReplyError(_WRONGPASS)
+        client.authenticated = True
+        client.user = auth_pair[0].decode("utf-8", "replace")
+    if not client.authenticated:
+        raise ReplyError(_HELLO_NOAUTH)
+    if setname is not None:
+        from cluster.commands.server import validate_client_name
+        validate_client_name(setname)
+        client.name = setname
+    if version is not None:
+        client.resp = version
+    return hello_map(client)
+
+
+@command("quit", -1, "noscript loading stale fast no_auth allow_busy", group="connection",
+         acl="@connection", summary="Close the connection")
+def quit_(client, argv):
+    client.close_after_reply = True
+    return OK
+
+
+@command("reset", 1, "noscript loading stale fast no_auth allow_busy", group="connection",
+         acl="@connection", since="6.2.0",
+         summary="Reset the connection")
+def reset(client, argv):
+    client.reset_multi()
+    client.unwatch_all()
+    client.db = client.node.keyspace[0]
+    client.resp = 2
+    client.name = b""
+    client.readonly = False
+    client.asking = False
+    client.no_evict = False
+    client.no_touch = False
+    client.authenticated = not client.node.requirepass
+    client.user = "default"
+    return Status(b"RESET")

@@ -1,0 +1,141 @@
+"""A command's way through the node: lookup, arity, auth, MULTI queueing, call, stats.
+
+`execute(client, argv)` is what the connection calls for every parsed request; it returns
+the reply value (or a `Block` telling the connection to wait). Nothing here does I/O.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+
+from cluster.reply import QUEUED, ReplyError
+from cluster.table import TABLE, Command
+
+_perf_ns = time.perf_counter_ns
+MULTI_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
+
+# Raw command name (any case seen so far) -> Command: skips decode+lower on the hot path.
+_BY_RAW: dict[bytes, Command] = {}
+
+
+class Block:
+    """A handler's answer meaning: send nothing yet; wait, then reply.
+
+    `timeout_ms` None waits forever. `reply` is sent when the wait ends. Commands that can
+    be woken early (later: BLPOP, WAIT with replicas) give a `ready` callable the
+    connection re-checks when woken.
+    """
+
+    __slots__ = ("timeout_ms", "reply", "ready")
+
+    def __init__(self, timeout_ms: int | None, reply, ready=None):
+        self.timeout_ms = timeout_ms
+        self.reply = reply
+        self.ready = ready
+
+
+def _resolve(argv: list[bytes]) -> Command | None:
+    raw = argv[0]
+    cmd = _BY_RAW.get(raw)
+    if cmd is None:
+        try:
+            cmd = TABLE.get(raw.decode("utf-8", "surrogateescape").lower())
+        except Exception:
+            return None
+        if cmd is None:
+            return None
+        if len(_BY_RAW) < 4096:
+            _BY_RAW[raw] = cmd
+    return cmd
+
+
+def unknown_command_error(argv: list[bytes]) -> str:
+    args = ""
+    for arg in argv[1:]:
+        if len(args) >= 128:
+            break
+        text = arg.decode("utf-8", "replace")
+        args += "'%s' " % text[:128 - len(args)]
+    name = argv[0].decode("utf-8", "replace")[:128]
+    return f"ERR unknown command '{name}', with args beginning with: {args}"
+
+
+def execute(client, argv: list[bytes]):
+    """Run one request for `client` and return its reply value."""
+    cmd = _resolve(argv)
+    if cmd is None:
+        return reject(client, None, unknown_command_error(argv))
+    argc = len(argv)
+    if cmd.subcommands:
+        if argc >= 2:
+            sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower())
+            if sub is None:
+                return reject(client, None,
+                              "ERR unknown subcommand '%s'. Try %s HELP." % (
+                                  argv[1].decode("utf-8", "replace")[:128], cmd.name.upper()))
+            cmd = sub
+    arity = cmd.arity
+    if (arity > 0 and argc != arity) or argc < -arity:
+        return reject(client, cmd, f"ERR wrong number of arguments for '{cmd.name}' command")
+    if not client.authenticated and not cmd.no_auth:
+        return reject(client, cmd, "NOAUTH Authentication required.")
+    if client.in_multi and cmd.name not in MULTI_CONTROL:
+        if cmd.no_multi:
+            return reject(client, cmd, "ERR Command not allowed inside a transaction")
+        client.multi_queue.append((cmd, argv))
+        return QUEUED
+    return call(client, cmd, argv)
+
+
+def reject(client, cmd: Command | None, message: str) -> ReplyError:
+    """A command refused before running (counts as rejected; aborts an open MULTI)."""
+    node = client.node
+    if client.in_multi:
+        client.multi_error = True
+    node.stats.count_error(message)
+    if cmd is not None:
+        node.stats.command(cmd.name).rejected += 1
+    return ReplyError(message)
+
+
+def call(client, cmd: Command, argv: list[bytes]):
+    """Run the handler, then account for it: stats, slow log, propagation."""
+    node = client.node
+    ks = node.keyspace
+    dirty = ks.dirty
+    client.propagate_as = None
+    start = _perf_ns()
+    try:
+        reply = cmd.handler(client, argv)
+    except ReplyError as err:
+        reply = err
+    except Exception:
+        node.log.warning("Error running command '%s': %s" % (
+            cmd.name, traceback.format_exc().replace("\n", " | ")))
+        reply = ReplyError(f"ERR internal error while running '{cmd.name}'")
+    duration = (_perf_ns() - start) // 1000
+    stats = node.stats
+    cs = stats.commands.get(cmd.name)
+    if cs is None:
+        cs = stats.command(cmd.name)
+    cs.calls += 1
+    cs.usec += duration
+    stats.commands_processed += 1
+    if reply.__class__ is ReplyError:
+        cs.failed += 1
+        stats.count_error(reply.message)
+    if ks.dirty != dirty and cmd.is_write:
+        rewrite = client.propagate_as
+        if rewrite is None:
+            node.propagator.feed(client.db.id, argv)
+        else:
+            for one in rewrite:
+                node.propagator.feed(client.db.id, one)
+    client.last_cmd = cmd.name
+    if client.asking and cmd.name != "asking" and not client.in_multi:
+        client.asking = False
+    threshold = node.config.values["slowlog-log-slower-than"]
+    if 0 <= threshold <= duration and "skip_slowlog" not in cmd.flags:
+        node.slowlog.add(argv, duration, ks.now_ms // 1000, client.addr, client.name,
+                         node.config.values["slowlog-max-len"])
+    return reply

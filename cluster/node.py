@@ -1,0 +1,101 @@
+"""One node's state, without I/O: configuration, keyspace, clients, stats, propagation.
+
+The trio edge (`cluster.server`) owns sockets and time; it calls `set_time` before each
+batch of commands and `cron` every 1/hz seconds.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Callable
+
+from cluster import REDIS_VERSION, __version__
+from cluster.client import Client
+from cluster.config import Config
+from cluster.keyspace import Database, Keyspace
+from cluster.log import Logger
+from cluster.propagate import Propagator
+from cluster.stats import SlowLog, Stats
+
+
+class Node:
+    def __init__(self, config: Config | None = None, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.time, log: Logger | None = None):
+        self.config = config or Config()
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.log = log or Logger(role="M")
+        self.version = __version__
+        self.redis_version = REDIS_VERSION
+        self.run_id = "%040x" % self.rng.getrandbits(160)
+        self.keyspace = Keyspace(self.config["databases"],
+                                 slot_index=self.config["cluster-enabled"],
+                                 on_expired=self._on_expired)
+        self.propagator = Propagator()
+        self.stats = Stats()
+        self.slowlog = SlowLog()
+        self.clients: dict[int, Client] = {}
+        self._next_client_id = 1
+        self.start_ms = int(clock() * 1000)
+        self.set_time(self.start_ms)
+        self.last_save_s = self.start_ms // 1000
+        self.requirepass = self.config["requirepass"]
+        self.config.listeners.append(self._config_changed)
+        # Hooks the I/O edge installs.
+        self.request_shutdown: Callable[[], None] = lambda: None
+        self.tcp_port = self.config["port"]
+
+    # -- time ---------------------------------------------------------------------
+    def set_time(self, now_ms: int | None = None) -> int:
+        if now_ms is None:
+            now_ms = int(self.clock() * 1000)
+        self.keyspace.set_time(now_ms)
+        return now_ms
+
+    @property
+    def now_ms(self) -> int:
+        return self.keyspace.now_ms
+
+    def cron(self) -> None:
+        """Periodic work (serverCron): active expiry, idle clients, stats sampling."""
+        now = self.keyspace.now_ms
+        self.keyspace.active_expire_cycle(now)
+        self.stats.sample(now)
+        timeout = self.config["timeout"]
+        if timeout:
+            for client in list(self.clients.values()):
+                idle = now - client.last_interaction_ms
+                if idle > timeout * 1000 and not client.blocked and not client.is_master_link:
+                    self.log.verbose("Closing idle client")
+                    client.kill()
+
+    # -- clients ------------------------------------------------------------------
+    def new_client(self, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
+        client = Client(self, self._next_client_id, addr, laddr, fd)
+        self._next_client_id += 1
+        self.clients[client.id] = client
+        self.stats.connections_received += 1
+        return client
+
+    def remove_client(self, client: Client) -> None:
+        client.unwatch_all()
+        self.clients.pop(client.id, None)
+
+    def db(self, index: int) -> Database:
+        return self.keyspace[index]
+
+    # -- propagation --------------------------------------------------------------
+    def propagate(self, db_id: int, argv: list[bytes]) -> None:
+        self.propagator.feed(db_id, argv)
+
+    def _on_expired(self, db: Database, key: bytes) -> None:
+        self.propagator.feed(db.id, [b"DEL", key])
+
+    def _config_changed(self, name: str, value) -> None:
+        if name == "requirepass":
+            self.requirepass = value
+
+    @property
+    def pid(self) -> int:
+        return os.getpid()

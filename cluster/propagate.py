@@ -1,0 +1,53 @@
+"""The one propagation point: every write that changed the dataset passes here once.
+
+Later the replication backlog and the append-only file subscribe as sinks; each gets the
+same RESP bytes. With no sink, nothing is encoded (and, as in Redis without a backlog,
+the replication offset does not move).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+
+def encode_command(argv: list[bytes]) -> bytes:
+    parts = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+class Propagator:
+    def __init__(self):
+        self.sinks: list[Callable[[bytes], None]] = []
+        self._db: int | None = None
+        self._txn: list[tuple[int, list[bytes]]] | None = None
+
+    def begin_transaction(self) -> None:
+        self._txn = []
+
+    def end_transaction(self) -> None:
+        txn, self._txn = self._txn, None
+        if not txn:
+            return
+        if len(txn) == 1:
+            self.feed(*txn[0])
+            return
+        self.feed(txn[0][0], [b"MULTI"])
+        for db, argv in txn:
+            self.feed(db, argv)
+        self.feed(txn[-1][0], [b"EXEC"])
+
+    def feed(self, db: int, argv: list[bytes]) -> None:
+        if self._txn is not None:
+            self._txn.append((db, argv))
+            return
+        if not self.sinks:
+            return
+        chunks = []
+        if db != self._db:
+            chunks.append(encode_command([b"SELECT", b"%d" % db]))
+            self._db = db
+        chunks.append(encode_command(argv))
+        data = b"".join(chunks)
+        for sink in self.sinks:
+            sink(data)

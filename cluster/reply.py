@@ -1,0 +1,148 @@
+"""Reply values a command handler returns, and their RESP2/RESP3 encodings.
+
+A handler returns plain Python values; the connection encodes them for the client's
+protocol version:
+
+    bytes -> bulk string            int -> integer        None -> null bulk / RESP3 null
+    Status -> simple string         list/tuple -> array   dict -> RESP3 map / RESP2 flat array
+    ReplyError -> error             float -> RESP3 double / RESP2 bulk string
+    RespSet -> RESP3 set / array    Verbatim -> RESP3 verbatim / RESP2 bulk
+    NULL_ARRAY -> `*-1` / RESP3 null   Push -> RESP3 push / RESP2 array
+"""
+from __future__ import annotations
+
+import math
+
+
+class Status(bytes):
+    """A simple string reply (`+OK`)."""
+
+    __slots__ = ()
+
+
+class ReplyError(Exception):
+    """An error reply. Raise it from a handler or return it as a value (e.g. inside EXEC).
+
+    `message` is the whole text after `-`, code included: `ERR syntax error`, `WRONGTYPE ...`.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return self.message.split(" ", 1)[0]
+
+
+class RespSet(frozenset):
+    """A RESP3 set (`~`); an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Verbatim(bytes):
+    """A RESP3 verbatim string (`=N\\r\\ntxt:...`); a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+class Push(list):
+    """A RESP3 push (`>`); an array in RESP2."""
+
+    __slots__ = ()
+
+
+class _NullArray:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
+OK = Status(b"OK")
+QUEUED = Status(b"QUEUED")
+PONG = Status(b"PONG")
+
+_OK_BYTES = b"+OK\r\n"
+
+
+def format_double(value: float) -> bytes:
+    """Redis's `%.17g` rendering of a double (inf, -inf, nan spelled as Redis spells them)."""
+    if math.isinf(value):
+        return b"inf" if value > 0 else b"-inf"
+    if math.isnan(value):
+        return b"nan"
+    return (b"%.17g" % value)
+
+
+def _clean_error(message: str) -> bytes:
+    # An error reply is one line: Redis replaces CR/LF inside it with spaces.
+    raw = message.encode("utf-8", "surrogateescape") if isinstance(message, str) else message
+    if b"\r" in raw or b"\n" in raw:
+        raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+    return b"-" + raw + b"\r\n"
+
+
+def encode(value, resp3: bool) -> bytes:
+    """Encode one reply value for a RESP2 (resp3=False) or RESP3 client."""
+    out: list[bytes] = []
+    _encode_into(value, out, resp3)
+    return b"".join(out)
+
+
+def _encode_into(value, out: list, resp3: bool) -> None:
+    cls = value.__class__
+    if cls is bytes:
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif cls is Status:
+        out.append(_OK_BYTES if value is OK else b"+" + value + b"\r\n")
+    elif cls is int or cls is bool:
+        out.append(b":%d\r\n" % value)
+    elif value is None:
+        out.append(b"_\r\n" if resp3 else b"$-1\r\n")
+    elif cls is list or cls is tuple:
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            _encode_into(item, out, resp3)
+    elif isinstance(value, ReplyError):
+        out.append(_clean_error(value.message))
+    elif cls is dict:
+        out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % (len(value) * (1 if resp3 else 2)))
+        for k, v in value.items():
+            _encode_into(k, out, resp3)
+            _encode_into(v, out, resp3)
+    elif cls is float:
+        text = format_double(value)
+        if resp3:
+            out.append(b"," + text + b"\r\n")
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(text), text))
+    elif cls is str:
+        # Convenience: text replies are bulk strings of their UTF-8 bytes.
+        raw = value.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    elif cls is RespSet:
+        out.append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value))
+        for item in value:
+            _encode_into(item, out, resp3)
+    elif cls is Verbatim:
+        if resp3:
+            out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif cls is Push:
+        out.append((b">%d\r\n" if resp3 else b"*%d\r\n") % len(value))
+        for item in value:
+            _encode_into(item, out, resp3)
+    elif value is NULL_ARRAY:
+        out.append(b"_\r\n" if resp3 else b"*-1\r\n")
+    elif isinstance(value, (list, tuple)):
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            _encode_into(item, out, resp3)
+    elif isinstance(value, int):
+        out.append(b":%d\r\n" % value)
+    else:
+        raise TypeError(f"cannot encode reply value of type {cls.__name__}")

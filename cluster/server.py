@@ -1,0 +1,236 @@
+"""The trio edge: listening sockets, one task per connection, the cron timer, signals.
+
+Per performance-notes.md: raw `trio.socket` calls, 64 KiB reads, every reply produced
+from one read sent with one `send`, TCP_NODELAY, a listen backlog of tcp-backlog (511).
+"""
+from __future__ import annotations
+
+import errno
+import math
+import os
+import signal
+import socket as pysocket
+
+import trio
+
+from cluster import commands  # noqa: F401  (registers every command in the table)
+from cluster.dispatch import Block, execute
+from cluster.node import Node
+from cluster.protocol import RequestParser
+from cluster.reply import OK, ReplyError, Status, encode
+
+_OK = b"+OK\r\n"
+_MAXCLIENTS = b"-ERR max number of clients reached\r\n"
+
+
+def _bind_addresses(spec: str) -> list[tuple[str, bool]]:
+    """`bind` words -> (address, optional). `*` is every IPv4 address, `::*` every IPv6."""
+    out = []
+    for word in spec.split():
+        optional = word.startswith("-")
+        word = word.lstrip("-")
+        addr = {"*": "0.0.0.0", "::*": "::"}.get(word, word)
+        out.append((addr, optional))
+    return out
+
+
+class Server:
+    def __init__(self, node: Node):
+        self.node = node
+        self.listeners: list[trio.socket.SocketType] = []
+        self._nursery: trio.Nursery | None = None
+        self._shutdown = trio.Event()
+        node.request_shutdown = self._shutdown.set
+        self.port = node.config["port"]
+
+    # -- listening ----------------------------------------------------------------
+    def _open_listeners(self) -> None:
+        backlog = self.node.config["tcp-backlog"]
+        for addr, optional in _bind_addresses(self.node.config["bind"]):
+            family = pysocket.AF_INET6 if ":" in addr else pysocket.AF_INET
+            sock = trio.socket.socket(family, pysocket.SOCK_STREAM)
+            try:
+                sock.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_REUSEADDR, 1)
+                if family == pysocket.AF_INET6:
+                    sock.setsockopt(pysocket.IPPROTO_IPV6, pysocket.IPV6_V6ONLY, 1)
+                sock._sock.bind((addr, self.port))
+                sock.listen(backlog)
+            except OSError as err:
+                sock.close()
+                if optional and err.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
+                                              errno.EPROTONOSUPPORT):
+                    continue
+                raise OSError(err.errno, f"Could not create server TCP listening socket "
+                                         f"{addr}:{self.port}: {err.strerror}") from None
+            self.listeners.append(sock)
+
+    async def serve(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        node = self.node
+        self._open_listeners()
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for listener in self.listeners:
+                nursery.start_soon(self._accept_loop, listener)
+            nursery.start_soon(self._cron_loop)
+            nursery.start_soon(self._signal_loop)
+            node.log.notice("Ready to accept connections tcp")
+            task_status.started(self)
+            await self._shutdown.wait()
+            node.log.notice("User requested shutdown...")
+            nursery.cancel_scope.cancel()
+        for listener in self.listeners:
+            listener.close()
+        node.log.notice("Redis is now ready to exit, bye bye...")
+
+    async def _signal_loop(self) -> None:
+        try:
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+                    self.node.log.warning(f"Received {name} scheduling shutdown...")
+                    self._shutdown.set()
+        except RuntimeError:
+            await trio.sleep_forever()  # not the main thread (tests): no signal handling
+
+    async def _cron_loop(self) -> None:
+        node = self.node
+        while True:
+            await trio.sleep(1 / node.config["hz"])
+            node.set_time()
+            node.cron()
+
+    async def _accept_loop(self, listener) -> None:
+        while True:
+            try:
+                sock, _ = await listener.accept()
+            except OSError as err:
+                if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self.node.log.warning(f"Error accepting a client connection: {err}")
+                    await trio.sleep(0.01)
+                    continue
+                raise
+            self._nursery.start_soon(self._serve_client, sock)
+
+    # -- one client ---------------------------------------------------------------
+    def _configure_socket(self, sock) -> None:
+        try:
+            sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+            keepalive = self.node.config["tcp-keepalive"]
+            if keepalive > 0:
+                sock.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE, 1)
+                if hasattr(pysocket, "TCP_KEEPIDLE"):
+                    sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPIDLE, keepalive)
+                    sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPINTVL,
+                                    max(1, keepalive // 3))
+                    sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPCNT, 3)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _addr(pair) -> str:
+        host, port = pair[0], pair[1]
+        return f"{host}:{port}"
+
+    async def _serve_client(self, sock) -> None:
+        node = self.node
+        with sock:
+            self._configure_socket(sock)
+            try:
+                addr = self._addr(sock.getpeername())
+                laddr = self._addr(sock.getsockname())
+            except OSError:
+                return
+            if len(node.clients) >= node.config["maxclients"]:
+                node.stats.rejected_connections += 1
+                try:
+                    await sock.send(_MAXCLIENTS)
+                except OSError:
+                    pass
+                return
+            client = node.new_client(addr, laddr, sock.fileno())
+            parser = RequestParser(node.config["proto-max-bulk-len"],
+                                   node.config["client-query-buffer-limit"])
+            client.parser = parser
+            with trio.CancelScope() as scope:
+                client.killer = scope.cancel
+                try:
+                    await self._client_loop(sock, client, parser)
+                except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+                finally:
+                    node.remove_client(client)
+
+    async def _client_loop(self, sock, client, parser: RequestParser) -> None:
+        node = self.node
+        stats = node.stats
+        recv = sock.recv
+        while True:
+            data = await recv(65536)
+            if not data:
+                return
+            stats.net_input_bytes += len(data)
+            client.net_in += len(data)
+            node.set_time()
+            client.last_interaction_ms = node.keyspace.now_ms
+            commands, error = parser.feed(data)
+            out: list[bytes] = []
+            resp3 = client.resp == 3
+            for argv in commands:
+                reply = execute(client, argv)
+                cls = reply.__class__
+                if cls is bytes:
+                    out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                elif reply is OK:
+                    out.append(_OK)
+                elif cls is int:
+                    out.append(b":%d\r\n" % reply)
+                elif cls is Block:
+                    if out:
+                        await self._send(sock, client, b"".join(out))
+                        out = []
+                    reply = await self._wait(client, reply)
+                    resp3 = client.resp == 3
+                    out.append(encode(reply, resp3))
+                else:
+                    out.append(encode(reply, resp3))
+                    resp3 = client.resp == 3   # HELLO may have switched protocol
+                if client.close_after_reply:
+                    break
+            if error is not None and not client.close_after_reply:
+                if error.reply is None:
+                    node.log.warning(f"Closing client that reached max query buffer "
+                                     f"length: addr={client.addr}")
+                else:
+                    out.append(encode(ReplyError(error.reply), resp3))
+                    node.log.verbose(f"Protocol error ({error.reply}) from client: "
+                                     f"id={client.id} addr={client.addr}")
+                client.close_after_reply = True
+            if out:
+                await self._send(sock, client, b"".join(out))
+            if client.close_after_reply:
+                return
+
+    async def _send(self, sock, client, data: bytes) -> None:
+        n = len(data)
+        self.node.stats.net_output_bytes += n
+        client.net_out += n
+        view = memoryview(data)
+        while view:
+            sent = await sock.send(view)
+            view = view[sent:]
+
+    async def _wait(self, client, block: Block):
+        client.blocked = True
+        try:
+            if block.timeout_ms is None:
+                await trio.sleep_forever()
+            await trio.sleep(block.timeout_ms / 1000)
+        finally:
+            client.blocked = False
+        self.node.set_time()
+        return block.reply
+
+
+async def run_node(node: Node, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    server = Server(node)
+    await server.serve(task_status=task_status)

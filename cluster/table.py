@@ -1,0 +1,161 @@
+"""The one command table: every command described once.
+
+Routing, COMMAND / COMMAND GETKEYS, ACL categories, the arity check and the propagation
+rule all read this table. A command module registers its handlers with `@command(...)`;
+container commands (CLIENT, CONFIG, OBJECT, ...) register their parts with
+`@subcommand(parent, ...)`.
+
+A handler is `handler(client, argv) -> reply`: synchronous, so a command is atomic.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import attrs
+
+# Flags implying ACL categories, as Redis derives them (setImplicitACLCategories).
+_IMPLIED_CATEGORIES = (
+    ("write", "write"), ("readonly", "read"), ("admin", "admin"), ("admin", "dangerous"),
+    ("pubsub", "pubsub"), ("fast", "fast"), ("blocking", "blocking"),
+)
+
+
+@attrs.define(slots=True, eq=False)
+class Command:
+    name: str                       # lower case; "client|list" for a subcommand
+    arity: int
+    flags: tuple[str, ...]
+    first_key: int
+    last_key: int
+    step: int
+    handler: Callable | None
+    acl_categories: tuple[str, ...]
+    group: str
+    summary: str
+    since: str
+    complexity: str
+    key_specs: tuple[dict, ...]
+    getkeys: Callable | None        # argv -> key positions, for movablekeys commands
+    tips: tuple[str, ...] = ()
+    subcommands: dict[str, "Command"] = attrs.field(factory=dict)
+    doc_flags: tuple[str, ...] = ()
+    arguments: tuple[dict, ...] = ()
+    # Fast flag tests used on the hot path.
+    is_write: bool = False
+    is_readonly: bool = False
+    no_auth: bool = False
+    no_multi: bool = False
+    denyoom: bool = False
+
+    @property
+    def movablekeys(self) -> bool:
+        return self.getkeys is not None
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        """Indexes in argv of this command's keys (COMMAND GETKEYS, routing)."""
+        if self.getkeys is not None:
+            return self.getkeys(argv)
+        if self.first_key <= 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.step))
+
+    def keys(self, argv: list[bytes]) -> list[bytes]:
+        return [argv[i] for i in self.key_positions(argv)]
+
+
+TABLE: dict[str, Command] = {}
+
+
+def _categories(flags: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    cats = [c for flag, c in _IMPLIED_CATEGORIES if flag in flags]
+    if "fast" not in flags:
+        cats.append("slow")
+    for c in extra:
+        c = c.lstrip("@")
+        if c not in cats:
+            cats.append(c)
+    return tuple(cats)
+
+
+def _default_key_specs(first: int, last: int, step: int, spec_flags: tuple[str, ...]) -> tuple:
+    if first <= 0:
+        return ()
+    return ({
+        "flags": list(spec_flags),
+        "begin_search": {"type": "index", "spec": {"index": first}},
+        "find_keys": {"type": "range",
+                      "spec": {"lastkey": (last - first) if last >= 0 else last,
+                               "keystep": step, "limit": 0}},
+    },)
+
+
+def _make(name: str, arity: int, flags: str, keys: tuple[int, int, int], handler,
+          acl: str, group: str, summary: str, since: str, complexity: str,
+          key_specs, key_flags: str, getkeys, tips: str, doc_flags: str) -> Command:
+    flag_t = tuple(flags.split())
+    if getkeys is not None and "movablekeys" not in flag_t:
+        flag_t = flag_t + ("movablekeys",)
+    first, last, step = keys
+    if key_specs is None:
+        key_specs = _default_key_specs(first, last, step, tuple(key_flags.split()))
+    return Command(
+        name=name, arity=arity, flags=flag_t, first_key=first, last_key=last, step=step,
+        handler=handler, acl_categories=_categories(flag_t, tuple(acl.split())),
+        group=group, summary=summary, since=since, complexity=complexity,
+        key_specs=tuple(key_specs), getkeys=getkeys, tips=tuple(tips.split()),
+        doc_flags=tuple(doc_flags.split()),
+        is_write="write" in flag_t, is_readonly="readonly" in flag_t,
+        no_auth="no_auth" in flag_t, no_multi="no_multi" in flag_t,
+        denyoom="denyoom" in flag_t,
+    )
+
+
+def command(name: str, arity: int, flags: str = "", keys: tuple[int, int, int] = (0, 0, 0),
+            acl: str = "", group: str = "generic", summary: str = "", since: str = "1.0.0",
+            complexity: str = "", key_specs=None, key_flags: str = "", getkeys=None,
+            tips: str = "", doc_flags: str = ""):
+    """Register a top-level command. Flags use Redis 7 names (write readonly denyoom fast...)."""
+    def register(handler):
+        TABLE[name] = _make(name, arity, flags, keys, handler, acl, group, summary, since,
+                            complexity, key_specs, key_flags, getkeys, tips, doc_flags)
+        return handler
+    return register
+
+
+def container(name: str, arity: int = -2, acl: str = "", group: str = "generic",
+              summary: str = "", since: str = "1.0.0", complexity: str = "") -> Command:
+    """Register a command made only of subcommands (CLIENT, CONFIG, OBJECT ...)."""
+    cmd = _make(name, arity, "", (0, 0, 0), None, acl, group, summary, since, complexity,
+                None, "", None, "", "")
+    TABLE[name] = cmd
+    return cmd
+
+
+def subcommand(parent: str, name: str, arity: int, flags: str = "",
+               keys: tuple[int, int, int] = (0, 0, 0), acl: str = "", summary: str = "",
+               since: str = "1.0.0", complexity: str = "", key_specs=None,
+               key_flags: str = "", getkeys=None, tips: str = "", doc_flags: str = ""):
+    """Register `parent name` (e.g. CLIENT LIST); arity counts the parent word too."""
+    def register(handler):
+        par = TABLE[parent]
+        full = f"{parent}|{name}"
+        par.subcommands[name] = _make(full, arity, flags, keys, handler, acl, par.group,
+                                      summary, since, complexity, key_specs, key_flags,
+                                      getkeys, tips, doc_flags)
+        return handler
+    return register
+
+
+def lookup(argv: list[bytes]) -> Command | None:
+    """The command (or subcommand) argv names; None if unknown. No arity check."""
+    try:
+        name = argv[0].decode("utf-8", "surrogateescape").lower()
+    except Exception:
+        return None
+    cmd = TABLE.get(name)
+    if cmd is not None and cmd.subcommands and len(argv) > 1:
+        sub = cmd.subcommands.get(argv[1].decode("utf-8", "surrogateescape").lower())
+        if sub is not None:
+            return sub
+    return cmd

@@ -60,7 +60,7 @@ class Node:
     def cron(self) -> None:
         """Periodic work (serverCron): active expiry, idle clients, stats sampling."""
         now = self.keyspace.now_ms
-        self.keyspace.active_expire_cycle(now)
+        self.keyspace.active_expire_cycle(now, budget=5000)
         self.stats.sample(now)
         timeout = self.config["timeout"]
         if timeout:

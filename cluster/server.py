@@ -37,7 +37,7 @@ def _bind_addresses(spec: str) -> list[tuple[str, bool]]:
 class Server:
     def __init__(self, node: Node):
         self.node = node
-        self.listeners: list[trio.socket.SocketType] = []
+        self.listeners: list[pysocket.socket] = []
         self._nursery: trio.Nursery | None = None
         self._shutdown = trio.Event()
         node.request_shutdown = self._shutdown.set
@@ -48,13 +48,14 @@ class Server:
         backlog = self.node.config["tcp-backlog"]
         for addr, optional in _bind_addresses(self.node.config["bind"]):
             family = pysocket.AF_INET6 if ":" in addr else pysocket.AF_INET
-            sock = trio.socket.socket(family, pysocket.SOCK_STREAM)
+            sock = pysocket.socket(family, pysocket.SOCK_STREAM)
             try:
                 sock.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_REUSEADDR, 1)
                 if family == pysocket.AF_INET6:
                     sock.setsockopt(pysocket.IPPROTO_IPV6, pysocket.IPV6_V6ONLY, 1)
-                sock._sock.bind((addr, self.port))
+                sock.bind((addr, self.port))
                 sock.listen(backlog)
+                sock.setblocking(False)
             except OSError as err:
                 sock.close()
                 if optional and err.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
@@ -101,14 +102,18 @@ class Server:
 
     async def _accept_loop(self, listener) -> None:
         while True:
+            await trio.lowlevel.wait_readable(listener)
             try:
-                sock, _ = await listener.accept()
+                sock, _ = listener.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                continue
             except OSError as err:
                 if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     self.node.log.warning(f"Error accepting a client connection: {err}")
                     await trio.sleep(0.01)
                     continue
                 raise
+            sock.setblocking(False)
             self._nursery.start_soon(self._serve_client, sock)
 
     # -- one client ---------------------------------------------------------------
@@ -143,7 +148,7 @@ class Server:
             if len(node.clients) >= node.config["maxclients"]:
                 node.stats.rejected_connections += 1
                 try:
-                    await sock.send(_MAXCLIENTS)
+                    sock.send(_MAXCLIENTS)
                 except OSError:
                     pass
                 return
@@ -155,7 +160,7 @@ class Server:
                 client.killer = scope.cancel
                 try:
                     await self._client_loop(sock, client, parser)
-                except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                except OSError:
                     pass
                 finally:
                     node.remove_client(client)
@@ -164,8 +169,21 @@ class Server:
         node = self.node
         stats = node.stats
         recv = sock.recv
+        wait_readable = trio.lowlevel.wait_readable
+        eager = 0
         while True:
-            data = await recv(65536)
+            # Read without a trip through the scheduler when data is already there; park
+            # only when the socket would block, and yield now and then for fairness.
+            try:
+                data = recv(65536)
+                eager += 1
+                if eager >= 16:
+                    eager = 0
+                    await trio.lowlevel.checkpoint()
+            except (BlockingIOError, InterruptedError):
+                eager = 0
+                await wait_readable(sock)
+                continue
             if not data:
                 return
             stats.net_input_bytes += len(data)
@@ -214,10 +232,19 @@ class Server:
         n = len(data)
         self.node.stats.net_output_bytes += n
         client.net_out += n
-        view = memoryview(data)
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        if sent == n:
+            return
+        view = memoryview(data)[sent:]
         while view:
-            sent = await sock.send(view)
-            view = view[sent:]
+            await trio.lowlevel.wait_writable(sock)
+            try:
+                view = view[sock.send(view):]
+            except (BlockingIOError, InterruptedError):
+                pass
 
     async def _wait(self, client, block: Block):
         client.blocked = True

@@ -210,8 +210,9 @@ class Server:
                     resp3 = client.resp == 3
                     out.append(encode(reply, resp3))
                 else:
+                    # Read the protocol after the command: HELLO 3 answers in RESP3.
+                    resp3 = client.resp == 3
                     out.append(encode(reply, resp3))
-                    resp3 = client.resp == 3   # HELLO may have switched protocol
                 if client.close_after_reply:
                     break
             if error is not None and not client.close_after_reply:

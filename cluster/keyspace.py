@@ -31,7 +31,7 @@ class Database:
     """One numbered database."""
 
     __slots__ = ("id", "ks", "data", "expires", "lru", "watched", "slot_keys", "_heap",
-                 "avg_ttl")
+                 "scan_index", "avg_ttl")
 
     def __init__(self, db_id: int, ks: "Keyspace"):
         self.id = db_id
@@ -43,6 +43,7 @@ class Database:
         self.slot_keys: list[set] | None = (
             [set() for _ in range(CLUSTER_SLOTS)] if ks.slot_index else None)
         self._heap: list[tuple[int, bytes]] = []  # (when, key), lazily cleaned
+        self.scan_index = None    # cluster.scanindex.ScanIndex once SCAN ran on this db
         self.avg_ttl = 0
 
     def __len__(self) -> int:
@@ -92,8 +93,11 @@ class Database:
     def store(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Create or overwrite `key`; its TTL is dropped unless keep_ttl."""
         data = self.data
-        if key not in data and self.slot_keys is not None:
-            self.slot_keys[keyslot(key)].add(key)
+        if (self.slot_keys is not None or self.scan_index is not None) and key not in data:
+            if self.slot_keys is not None:
+                self.slot_keys[keyslot(key)].add(key)
+            if self.scan_index is not None:
+                self.scan_index.add(key)
         data[key] = value
         self.lru[key] = self.ks.lru_clock
         if not keep_ttl and key in self.expires:
@@ -112,15 +116,24 @@ class Database:
         self.lru.pop(key, None)
         if self.slot_keys is not None:
             self.slot_keys[keyslot(key)].discard(key)
+        if self.scan_index is not None:
+            self.scan_index.discard(key)
 
     def modified(self, key: bytes) -> None:
-        """A key changed: break WATCHes on it and count the change (`dirty`)."""
+        """A key changed: break WATCHes on it and count the change (`dirty`).
+
+        `store` and `delete` call this; a handler that changes a value in place, or calls
+        `set_expire`/`persist`, calls it itself.
+        """
         self.ks.dirty += 1
         if self.watched:
-            clients = self.watched.get(key)
-            if clients:
-                for client in clients:
-                    client.dirty_cas = True
+            self.signal_watchers(key)
+
+    def signal_watchers(self, key: bytes) -> None:
+        clients = self.watched.get(key)
+        if clients:
+            for client in clients:
+                client.dirty_cas = True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
@@ -137,9 +150,12 @@ class Database:
 
     def _expire_key(self, key: bytes) -> None:
         """Delete an expired key and tell the world (stats, WATCH, propagation as DEL)."""
+        # Not a change the command made: no `dirty` bump (so a no-op write after a lazy
+        # expiry is not propagated), but WATCHers see it and replicas get a DEL.
         self.data.pop(key, None)
         self._forget(key)
-        self.modified(key)
+        if self.watched:
+            self.signal_watchers(key)
         self.ks.expired += 1
         self.ks.on_expired(self, key)
 
@@ -155,6 +171,7 @@ class Database:
         self._heap = []
         if self.slot_keys is not None:
             self.slot_keys = [set() for _ in range(CLUSTER_SLOTS)]
+        self.scan_index = None
         self.ks.dirty += n
         return n
 
@@ -224,7 +241,7 @@ class Keyspace:
                 if key in one.data or key in other.data:
                     for client in clients:
                         client.dirty_cas = True
-        for attr in ("data", "expires", "lru", "slot_keys", "_heap"):
+        for attr in ("data", "expires", "lru", "slot_keys", "_heap", "scan_index"):
             x, y = getattr(da, attr), getattr(db, attr)
             setattr(da, attr, y)
             setattr(db, attr, x)

@@ -1,4 +1,10 @@
-"""`pyredis-cluster server`: read the configuration, start one node, stop on SIGTERM/SIGINT."""
+"""`pyredis-cluster server [file.conf] [--directive value ...]`: start one node.
+
+As redis-server: the configuration file (or `-` for stdin) comes first, then `--name value`
+options, which are appended to the file's text as extra lines; a bad line is a fatal error
+printed to stderr in Redis's words (exit status 1). SIGTERM/SIGINT stop the node cleanly
+(exit status 0).
+"""
 from __future__ import annotations
 
 import os
@@ -7,64 +13,84 @@ import sys
 import trio
 
 from cluster import REDIS_VERSION, __version__
-from cluster.config import Config, ConfigFileError
+from cluster.config import (Config, ConfigFileError, ConfigOpenError, options_text,
+                            read_config_file)
 from cluster.log import Logger
 
 
-def load_config(args: list[str]) -> Config:
+def load_config(args: list[str], stdin=None) -> Config:
+    """Build the configuration exactly as redis-server's main() does."""
     config = Config()
-    if args and not args[0].startswith("--"):
+    args = list(args)
+    text = ""
+    if args and not args[0].startswith("-"):
         path = args.pop(0)
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as err:
-            raise ConfigFileError(0, path, f"Fatal error, can't open config file '{path}': "
-                                           f"{err.strerror}") from None
         config.file = os.path.abspath(path)
-        config.load_text(text)
-    config.load_args(args)
+        text = read_config_file(path)
+    if args and (args[0] == "-" or args[-1] == "-"):
+        args.remove("-")
+        text += (stdin or sys.stdin).read()
+    if args or config.file is None:
+        text += "\n" + options_text(args)
+    config.load_text(text)
+    logfile = config["logfile"]
+    if logfile:
+        try:
+            with open(logfile, "a"):
+                pass
+        except OSError as err:
+            raise ConfigFileError(None, "", f"Can't open the log file: {err.strerror}") from None
+    if config["cluster-enabled"] and config["replicaof"]:
+        raise ConfigFileError(None, "", "replicaof directive not allowed in cluster mode")
     return config
 
 
 def run_server(args: list[str]) -> int:
     try:
         config = load_config(list(args))
+    except ConfigOpenError as err:
+        Logger(role="C").warning(str(err))
+        return 1
     except ConfigFileError as err:
         sys.stderr.write(err.report(REDIS_VERSION))
+        sys.stderr.flush()
         return 1
-    log = Logger(role="M", level=config["loglevel"], path=config["logfile"])
-    log.notice("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
-    log.notice(f"Redis version={REDIS_VERSION}, bits=64, commit=00000000, modified=0, "
-               f"pid={os.getpid()}, just started (pyredis-cluster {__version__})")
-    log.notice("Configuration loaded" if config.file else
-               "Warning: no config file specified, using the default config. In order to "
-               "specify a config file use pyredis-cluster server /path/to/redis.conf")
-    directory = config["dir"]
-    try:
-        os.chdir(directory)
-    except OSError as err:
-        log.warning(f"Can't chdir to '{directory}': {err.strerror}")
-        return 1
+    log = Logger(role="C", level=config["loglevel"], path=config["logfile"])
+    log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    log.warning(f"Redis version={REDIS_VERSION}, bits=64, commit=00000000, modified=0, "
+                f"pid={os.getpid()}, just started (pyredis-cluster {__version__})")
+    if not args:
+        log.warning("Warning: no config file specified, using the default config. In order "
+                    "to specify a config file use pyredis-cluster server /path/to/redis.conf")
+    else:
+        log.warning("Configuration loaded")
+    if config["daemonize"]:
+        log.warning("daemonize is not supported: running in the foreground")
     from cluster.node import Node
     from cluster.server import run_node
+    log.role = "M"
     node = Node(config, log=log)
     mode = "cluster" if config["cluster-enabled"] else "standalone"
     log.notice(f"Running mode={mode}, port={config['port']}.")
-    log.notice("Server initialized")
+    log.warning("Server initialized")
     pidfile = config["pidfile"]
     if pidfile:
-        with open(pidfile, "w") as f:
-            f.write(f"{os.getpid()}\n")
+        try:
+            with open(pidfile, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as err:
+            log.warning(f"Failed to write PID file: {err.strerror}")
+            pidfile = ""
     try:
         trio.run(run_node, node)
     except OSError as err:
         log.warning(str(err))
         return 1
     except KeyboardInterrupt:
-        pass
+        log.warning("Redis is now ready to exit, bye bye...")
     finally:
         if pidfile:
+            log.notice("Removing the pid file.")
             try:
                 os.unlink(pidfile)
             except OSError:

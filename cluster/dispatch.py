@@ -49,15 +49,22 @@ def _resolve(argv: list[bytes]) -> Command | None:
     return cmd
 
 
+def _c_string(raw: bytes) -> bytes:
+    """What C's %s prints of an argument: up to its first NUL."""
+    nul = raw.find(b"\0")
+    return raw if nul == -1 else raw[:nul]
+
+
 def unknown_command_error(argv: list[bytes]) -> str:
-    args = ""
+    # Redis counts the 128 in bytes and prints the bytes as they are; surrogateescape
+    # keeps them through the str message to the encoder.
+    args = b""
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        text = arg.decode("utf-8", "replace")
-        args += "'%s' " % text[:128 - len(args)]
-    name = argv[0].decode("utf-8", "replace")[:128]
-    return f"ERR unknown command '{name}', with args beginning with: {args}"
+        args += b"'%s' " % _c_string(arg)[:128 - len(args)]
+    return (b"ERR unknown command '%s', with args beginning with: %s" % (
+        _c_string(argv[0])[:128], args)).decode("utf-8", "surrogateescape")
 
 
 def execute(client, argv: list[bytes]):
@@ -92,6 +99,12 @@ def reject(client, cmd: Command | None, message: str) -> ReplyError:
     node = client.node
     if client.in_multi:
         client.multi_error = True
+    if cmd is not None and cmd.name == "exec":
+        # A refused EXEC discards the transaction and says why (execCommandAbort).
+        client.reset_multi()
+        client.unwatch_all()
+        message = "EXECABORT Transaction discarded because of: " + (
+            message[4:] if message.startswith("ERR ") else message)
     node.stats.count_error(message)
     if cmd is not None:
         node.stats.command(cmd.name).rejected += 1
@@ -103,7 +116,9 @@ def call(client, cmd: Command, argv: list[bytes]):
     node = client.node
     ks = node.keyspace
     dirty = ks.dirty
-    client.propagate_as = None
+    is_write = cmd.is_write
+    if is_write:
+        client.propagate_as = None
     start = _perf_ns()
     try:
         reply = cmd.handler(client, argv)
@@ -114,28 +129,28 @@ def call(client, cmd: Command, argv: list[bytes]):
             cmd.name, traceback.format_exc().replace("\n", " | ")))
         reply = ReplyError(f"ERR internal error while running '{cmd.name}'")
     duration = (_perf_ns() - start) // 1000
+    name = cmd.name
     stats = node.stats
-    cs = stats.commands.get(cmd.name)
+    cs = stats.commands.get(name)
     if cs is None:
-        cs = stats.command(cmd.name)
+        cs = stats.command(name)
     cs.calls += 1
     cs.usec += duration
     stats.commands_processed += 1
     if reply.__class__ is ReplyError:
         cs.failed += 1
         stats.count_error(reply.message)
-    if ks.dirty != dirty and cmd.is_write:
+    if is_write and ks.dirty != dirty:
         rewrite = client.propagate_as
         if rewrite is None:
             node.propagator.feed(client.db.id, argv)
         else:
             for one in rewrite:
                 node.propagator.feed(client.db.id, one)
-    client.last_cmd = cmd.name
-    if client.asking and cmd.name != "asking" and not client.in_multi:
+    client.last_cmd = name
+    if client.asking and name != "asking" and not client.in_multi:
         client.asking = False
-    threshold = node.config.values["slowlog-log-slower-than"]
-    if 0 <= threshold <= duration and "skip_slowlog" not in cmd.flags:
+    if duration >= node.slowlog_threshold >= 0 and "skip_slowlog" not in cmd.flags:
         node.slowlog.add(argv, duration, ks.now_ms // 1000, client.addr, client.name,
-                         node.config.values["slowlog-max-len"])
+                         node.config["slowlog-max-len"])
     return reply

@@ -29,6 +29,8 @@ class Logger:
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
         line = f"{os.getpid()}:{self.role} {stamp}.{int(now * 1000) % 1000:03d} " \
                f"{_MARKS[level]} {message}\n"
+        # Client bytes reach messages as lone surrogates: write them, never fail on them.
+        line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         if self.path:
             if self._file is None:
                 self._file = open(self.path, "a", buffering=1)

@@ -41,6 +41,7 @@ class Node:
         self.set_time(self.start_ms)
         self.last_save_s = self.start_ms // 1000
         self.requirepass = self.config["requirepass"]
+        self.slowlog_threshold = self.config["slowlog-log-slower-than"]
         self.config.listeners.append(self._config_changed)
         # Hooks the I/O edge installs.
         self.request_shutdown: Callable[[], None] = lambda: None
@@ -95,6 +96,10 @@ class Node:
     def _config_changed(self, name: str, value) -> None:
         if name == "requirepass":
             self.requirepass = value
+        elif name == "slowlog-log-slower-than":
+            self.slowlog_threshold = value
+        elif name == "loglevel":
+            self.log.configure(value, self.log.path)
 
     @property
     def pid(self) -> int:

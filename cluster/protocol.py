@@ -10,13 +10,24 @@ that parser has consumed its buffer.
 """
 from __future__ import annotations
 
+import re
+
 import hiredis
 
 INLINE_MAX_SIZE = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 MBULK_BIG_ARG = 32 * 1024
 INT_MAX = 2**31 - 1
+UNAUTH_MAX_ARGS = 10                 # limits while authentication is required
+UNAUTH_MAX_BULK = 16384
 
-_SPACE = b" \t\n\r\v\f"
+_SPACE = b" \t\n\r\v\f"            # isspace(): blanks skipped between arguments
+_TOKEN_END = b" \t\n\r"              # what ends an unquoted argument
+# Type bytes hiredis accepts that Redis does not take in a request: simple strings,
+# verbatim strings and big numbers parse as bytes, a set or attribute as a list.
+_NOT_PLAIN = re.compile(rb"[+=(~|]")
+# hiredis allocates a list of the announced size up front (and frees it slowly): a huge
+# count, even a bogus one, must not reach it. Such chunks take the slow path.
+_BIG_COUNT = re.compile(rb"\*[1-9]\d{5}")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 _HEX = b"0123456789abcdefABCDEF"
 
@@ -24,9 +35,12 @@ _HEX = b"0123456789abcdefABCDEF"
 class ProtocolError(Exception):
     """The connection must be closed; `reply` (if not None) is the error to send first."""
 
-    def __init__(self, reply: str | None):
+    def __init__(self, reply: str | None, unauth: bool = False):
         super().__init__(reply or "connection closed")
         self.reply = reply
+        # A limit for unauthenticated clients: if a command returned with this error
+        # authenticates the client, clear `auth_required` and feed(b"") to go on.
+        self.unauth = unauth
 
 
 def _string2ll(raw: bytes):
@@ -98,7 +112,7 @@ def split_inline(line: bytes) -> list[bytes] | None:
                 if i >= n:
                     break
                 c = line[i]
-                if c in _SPACE:
+                if c in _TOKEN_END:
                     break
                 if c == 34:
                     inq = True
@@ -108,6 +122,23 @@ def split_inline(line: bytes) -> list[bytes] | None:
                     cur.append(c)
             i += 1
         args.append(bytes(cur))
+
+
+def _plain_prefix(data: bytes, requests: list) -> int:
+    """How many of `requests` (parsed by hiredis from the start of `data`) were sent as
+    `*<n>` of `$<len>` bulks, the only multibulk form Redis takes."""
+    pos = 0
+    for i, request in enumerate(requests):
+        head = b"*%d\r\n" % len(request)
+        if not data.startswith(head, pos):
+            return i
+        pos += len(head)
+        for arg in request:
+            head = b"$%d\r\n" % len(arg)
+            if not data.startswith(head, pos):
+                return i
+            pos += len(head) + len(arg) + 2
+    return len(requests)
 
 
 def wire_length(request: list) -> int:
@@ -122,7 +153,7 @@ class RequestParser:
     """Incremental request parser for one client connection."""
 
     __slots__ = ("_hi", "_buf", "_pos", "_args", "_missing", "_bulklen",
-                 "max_bulk_len", "max_query_buffer")
+                 "max_bulk_len", "max_query_buffer", "auth_required")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024,
                  max_query_buffer: int = 1024 * 1024 * 1024):
@@ -134,6 +165,9 @@ class RequestParser:
         self._bulklen = -1                     # length of the bulk being read, -1 if none
         self.max_bulk_len = max_bulk_len
         self.max_query_buffer = max_query_buffer
+        # While the client must still authenticate, requests are held to 10 arguments
+        # of 16 KiB (Redis's limits); the owner keeps this in step with the client.
+        self.auth_required = False
 
     def pending_bytes(self) -> int:
         """Bytes received but not yet parsed into a command (CLIENT LIST qbuf)."""
@@ -150,31 +184,56 @@ class RequestParser:
             return self._slow([])
         if not data:
             return [], None
-        if data[0] != 42:  # not '*': inline
+        if data[0] != 42 or self.auth_required or _BIG_COUNT.search(data) is not None:
+            # Inline, limits to apply, or a count too big for hiredis: all by hand.
             self._buf = bytearray(data)
             self._pos = 0
             return self._slow([])
         hi = self._hi
         hi.feed(data)
         out: list[list[bytes]] = []
+        whole = True
         try:
             while True:
                 req = hi.gets()
                 if req is False:
                     break
                 if req.__class__ is not list:
-                    return self._fallback(data, out)
+                    whole = False
+                    break
                 for arg in req:
                     if arg.__class__ is not bytes:
-                        return self._fallback(data, out)
-                out.append(req)
-            # hiredis cannot say whether it holds half a request, so probe it: an empty
-            # multibulk parses back as [] only at a request boundary. Anything else means
-            # the chunk ended mid-request (or went bad): reparse the rest by hand.
-            hi.feed(b"*0\r\n")
-            if hi.gets() != []:
-                return self._fallback(data, out)
-        except hiredis.ProtocolError:
+                        break
+                else:
+                    out.append(req)
+                    continue
+                whole = False
+                break
+            if whole:
+                # hiredis cannot say whether it holds half a request, so probe it: an
+                # empty multibulk parses back as [] only at a request boundary. Anything
+                # else means the chunk ended mid-request (or went bad).
+                hi.feed(b"*0\r\n")
+                whole = hi.gets() == []
+        except Exception:   # ProtocolError; also TypeError for a RESP3 map keyed by a list
+            whole = False
+        # hiredis is laxer than Redis: keep only the requests Redis would take as they
+        # are, and reparse the rest by hand. An argument over proto-max-bulk-len can
+        # only come in a chunk longer than that.
+        if (_NOT_PLAIN.search(data) is not None if len(data) < 200 else   # memchr
+                b"+" in data or b"=" in data or b"(" in data or b"~" in data     # beats re
+                or b"|" in data):                                              # on size
+            plain = _plain_prefix(data, out)
+            if plain < len(out):
+                del out[plain:]
+                whole = False
+        if len(data) > self.max_bulk_len:
+            for i, req in enumerate(out):
+                if any(len(arg) > self.max_bulk_len for arg in req):
+                    del out[i:]
+                    whole = False
+                    break
+        if not whole:
             return self._fallback(data, out)
         for req in out:
             if not req:  # `*0`: Redis ignores an empty multibulk
@@ -206,8 +265,9 @@ class RequestParser:
                     if not self._read_inline(buf, out):
                         break
         except ProtocolError as err:
-            self._buf = None
-            self._args = None
+            if not err.unauth:      # the connection ends; an unauth stop may resume
+                self._buf = None
+                self._args = None
             return out, err
         # Compact, and return to the fast path when nothing is pending.
         if self._pos:
@@ -222,6 +282,8 @@ class RequestParser:
 
     def _read_inline(self, buf: bytearray, out: list) -> bool:
         nl = buf.find(b"\n", self._pos)
+        if nl != -1 and buf.find(b"\0", self._pos, nl) != -1:
+            nl = -1     # Redis looks for the newline with strchr(): a NUL hides it
         if nl == -1:
             if len(buf) - self._pos > INLINE_MAX_SIZE:
                 raise ProtocolError("ERR Protocol error: too big inline request")
@@ -236,25 +298,35 @@ class RequestParser:
             out.append(args)
         return True
 
-    def _header(self, buf: bytearray, too_big: str) -> bytes | None:
-        cr = buf.find(b"\r", self._pos)
+    def _header(self, buf: bytearray, too_big: str) -> int:
+        """Index of the '\r' ending the header line at _pos, or -1 until it is complete.
+
+        Like Redis: strchr() for '\r' (so a NUL before it hides it), then one more byte,
+        whatever it is, for the '\n'.
+        """
+        pos = self._pos
+        cr = buf.find(b"\r", pos)
+        if cr != -1 and buf.find(b"\0", pos, cr) != -1:
+            cr = -1
         if cr == -1:
-            if len(buf) - self._pos > INLINE_MAX_SIZE:
+            if len(buf) - pos > INLINE_MAX_SIZE:
                 raise ProtocolError(f"ERR Protocol error: {too_big}")
-            return None
+            return -1
         if cr + 1 >= len(buf):   # need the '\n' too
-            return None
-        raw = bytes(buf[self._pos + 1:cr])
-        self._pos = cr + 2
-        return raw
+            return -1
+        return cr
 
     def _start_multibulk(self, buf: bytearray) -> bool:
-        raw = self._header(buf, "too big mbulk count string")
-        if raw is None:
+        cr = self._header(buf, "too big mbulk count string")
+        if cr == -1:
             return False
-        count = _string2ll(raw)
+        count = _string2ll(bytes(buf[self._pos + 1:cr]))
         if count is None or count > INT_MAX:
             raise ProtocolError("ERR Protocol error: invalid multibulk length")
+        if count > UNAUTH_MAX_ARGS and self.auth_required:
+            raise ProtocolError("ERR Protocol error: unauthenticated multibulk length",
+                                unauth=True)
+        self._pos = cr + 2
         if count <= 0:
             return True
         self._args = []
@@ -266,17 +338,20 @@ class RequestParser:
         args = self._args
         while self._missing:
             if self._bulklen == -1:
-                if self._pos >= len(buf):
+                cr = self._header(buf, "too big bulk count string")
+                if cr == -1:
                     return False
                 if buf[self._pos] != 36:  # '$'
-                    got = chr(buf[self._pos])
+                    got = bytes(buf[self._pos:self._pos + 1]).decode(
+                        "utf-8", "surrogateescape")   # the raw byte, as Redis's %c
                     raise ProtocolError(f"ERR Protocol error: expected '$', got '{got}'")
-                raw = self._header(buf, "too big bulk count string")
-                if raw is None:
-                    return False
-                length = _string2ll(raw)
+                length = _string2ll(bytes(buf[self._pos + 1:cr]))
                 if length is None or length < 0 or length > self.max_bulk_len:
                     raise ProtocolError("ERR Protocol error: invalid bulk length")
+                if length > UNAUTH_MAX_BULK and self.auth_required:
+                    raise ProtocolError("ERR Protocol error: unauthenticated bulk length",
+                                        unauth=True)
+                self._pos = cr + 2
                 self._bulklen = length
                 if length >= MBULK_BIG_ARG and self._pos:
                     # A big argument: drop what is parsed so the buffer holds just it.

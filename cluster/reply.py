@@ -41,6 +41,12 @@ class RespSet(frozenset):
     __slots__ = ()
 
 
+class SetReply(list):
+    """A RESP3 set (`~`) given in order, members may be unhashable (maps); an array in RESP2."""
+
+    __slots__ = ()
+
+
 class Verbatim(bytes):
     """A RESP3 verbatim string (`=N\\r\\ntxt:...`); a bulk string in RESP2."""
 
@@ -123,7 +129,7 @@ def _encode_into(value, out: list, resp3: bool) -> None:
         # Convenience: text replies are bulk strings of their UTF-8 bytes.
         raw = value.encode()
         out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    elif cls is RespSet:
+    elif cls is RespSet or cls is SetReply:
         out.append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value))
         for item in value:
             _encode_into(item, out, resp3)

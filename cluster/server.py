@@ -190,31 +190,40 @@ class Server:
             client.net_in += len(data)
             node.set_time()
             client.last_interaction_ms = node.keyspace.now_ms
+            parser.auth_required = not client.authenticated
             commands, error = parser.feed(data)
             out: list[bytes] = []
             resp3 = client.resp == 3
-            for argv in commands:
-                reply = execute(client, argv)
-                cls = reply.__class__
-                if cls is bytes:
-                    out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
-                elif reply is OK:
-                    out.append(_OK)
-                elif cls is int:
-                    out.append(b":%d\r\n" % reply)
-                elif cls is Block:
-                    if out:
-                        await self._send(sock, client, b"".join(out))
-                        out = []
-                    reply = await self._wait(client, reply)
-                    resp3 = client.resp == 3
-                    out.append(encode(reply, resp3))
-                else:
-                    # Read the protocol after the command: HELLO 3 answers in RESP3.
-                    resp3 = client.resp == 3
-                    out.append(encode(reply, resp3))
-                if client.close_after_reply:
+            while True:
+                for argv in commands:
+                    reply = execute(client, argv)
+                    cls = reply.__class__
+                    if cls is bytes:
+                        out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                    elif reply is OK:
+                        out.append(_OK)
+                    elif cls is int:
+                        out.append(b":%d\r\n" % reply)
+                    elif cls is Block:
+                        if out:
+                            await self._send(sock, client, b"".join(out))
+                            out = []
+                        reply = await self._wait(client, reply)
+                        resp3 = client.resp == 3
+                        out.append(encode(reply, resp3))
+                    else:
+                        # Read the protocol after the command: HELLO 3 answers in RESP3.
+                        resp3 = client.resp == 3
+                        out.append(encode(reply, resp3))
+                    if client.close_after_reply:
+                        break
+                if (error is None or not error.unauth or not client.authenticated
+                        or client.close_after_reply):
                     break
+                # A command of this batch authenticated the client: parse on without the
+                # limits Redis puts on unauthenticated requests.
+                parser.auth_required = False
+                commands, error = parser.feed(b"")
             if error is not None and not client.close_after_reply:
                 if error.reply is None:
                     node.log.warning(f"Closing client that reached max query buffer "

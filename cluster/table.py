@@ -68,13 +68,14 @@ TABLE: dict[str, Command] = {}
 
 
 def _categories(flags: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
-    cats = [c for flag, c in _IMPLIED_CATEGORIES if flag in flags]
-    if "fast" not in flags:
-        cats.append("slow")
-    for c in extra:
-        c = c.lstrip("@")
+    explicit = [c.lstrip("@") for c in extra]
+    cats = [c for flag, c in _IMPLIED_CATEGORIES if flag in flags
+            and not (c == "read" and "scripting" in explicit)]
+    for c in explicit:
         if c not in cats:
             cats.append(c)
+    if "fast" not in cats:
+        cats.append("slow")
     return tuple(cats)
 
 
@@ -125,8 +126,11 @@ def command(name: str, arity: int, flags: str = "", keys: tuple[int, int, int] =
 
 def container(name: str, arity: int = -2, acl: str = "", group: str = "generic",
               summary: str = "", since: str = "1.0.0", complexity: str = "") -> Command:
-    """Register a command made only of subcommands (CLIENT, CONFIG, OBJECT ...)."""
-    cmd = _make(name, arity, "", (0, 0, 0), None, acl, group, summary, since, complexity,
+    """Register a command made only of subcommands (CLIENT, CONFIG, OBJECT ...).
+
+    As in Redis 7.0, a container has no flags and no ACL category but @slow; `acl` is
+    accepted for symmetry and ignored (its subcommands carry their own categories)."""
+    cmd = _make(name, arity, "", (0, 0, 0), None, "", group, summary, since, complexity,
                 None, "", None, "", "")
     TABLE[name] = cmd
     return cmd

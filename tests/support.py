@@ -1,7 +1,9 @@
 """Helpers for process tests: start/stop nodes on free ports, poll with deadlines."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -139,3 +141,33 @@ def redis_cli(port: int, *args: str, stdin: str | None = None, timeout: float = 
     res = subprocess.run(["redis-cli", "-p", str(port), *args], input=stdin,
                          capture_output=True, text=True, timeout=timeout)
     return res.stdout
+
+
+@contextlib.contextmanager
+def real_redis(*args: str):
+    """A real redis-server (the yardstick) on a free port, stopped in every outcome.
+
+    Yields a NodeProcess-like handle: `.port`, `.raw(...)`.
+    """
+    if shutil.which("redis-server") is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    handle = NodeProcess.__new__(NodeProcess)
+    handle.port = free_port()
+    handle.proc = subprocess.Popen(
+        ["redis-server", "--port", str(handle.port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--daemonize", "no", "--dir", "/tmp", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: handle.proc.poll() is not None or _can_connect(handle.port),
+                   START_TIMEOUT, message=f"redis-server on port {handle.port}")
+        if handle.proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {handle.proc.returncode}")
+        yield handle
+    finally:
+        if handle.proc.poll() is None:
+            handle.proc.terminate()
+            try:
+                handle.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                handle.proc.kill()
+                handle.proc.wait(5)

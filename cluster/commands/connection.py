@@ -8,7 +8,7 @@ from cluster.reply import OK, PONG, ReplyError, Status
 from cluster.table import command
 
 _HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, "
-                 "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                 "otherwise the HELLO AUTH <user> <pass> option can be used to "
                  "authenticate the client and select the RESP protocol version at the "
                  "same time")
 _WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
@@ -17,7 +17,8 @@ _NO_PASSWORD = ("ERR AUTH <password> called without any password configured for 
 
 
 @command("ping", -1, "fast sentinel", group="connection", acl="@connection",
-         summary="Ping the server", tips="request_policy:all_shards response_policy:all_succeeded")
+         summary="Ping the server", complexity="O(1)",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def ping(client, argv):
     if len(argv) > 2:
         raise ReplyError("ERR wrong number of arguments for 'ping' command")
@@ -26,14 +27,15 @@ def ping(client, argv):
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", 2, "fast", group="connection", acl="@connection",
-         summary="Echo the given string")
+@command("echo", 2, "loading stale fast", group="connection", acl="@connection",
+         summary="Echo the given string", complexity="O(1)")
 def echo(client, argv):
     return argv[1]
 
 
 @command("select", 2, "loading stale fast", group="connection", acl="@connection",
-         summary="Change the selected database for the current connection", since="1.0.0")
+         summary="Change the selected database for the current connection", since="1.0.0",
+         complexity="O(1)")
 def select(client, argv):
     index = parse_int(argv[1], "ERR value is not an integer or out of range")
     node = client.node
@@ -56,7 +58,8 @@ def _check_password(client, user: bytes, password: bytes) -> bool:
 
 
 @command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
-         acl="@connection", summary="Authenticate to the server")
+         acl="@connection", summary="Authenticate to the server",
+         complexity="O(N) where N is the number of passwords defined for the user")
 def auth(client, argv):
     if len(argv) > 3:
         raise ReplyError("ERR syntax error")
@@ -89,7 +92,7 @@ def hello_map(client) -> dict:
 
 @command("hello", -1, "noscript loading stale fast no_auth sentinel allow_busy",
          group="connection", acl="@connection", since="6.0.0",
-         summary="Handshake with Redis")
+         summary="Handshake with Redis", complexity="O(1)")
 def hello(client, argv):
     version = None
     if len(argv) >= 2:
@@ -127,7 +130,7 @@ def hello(client, argv):
 
 
 @command("quit", -1, "noscript loading stale fast no_auth allow_busy", group="connection",
-         acl="@connection", summary="Close the connection")
+         acl="@connection", summary="Close the connection", complexity="O(1)")
 def quit_(client, argv):
     client.close_after_reply = True
     return OK
@@ -135,7 +138,7 @@ def quit_(client, argv):
 
 @command("reset", 1, "noscript loading stale fast no_auth allow_busy", group="connection",
          acl="@connection", since="6.2.0",
-         summary="Reset the connection")
+         summary="Reset the connection", complexity="O(1)")
 def reset(client, argv):
     client.reset_multi()
     client.unwatch_all()

@@ -1,1 +1,375 @@
-"""introspection commands."""
+"""COMMAND and its subcommands: the command table as Redis 7.0 describes itself.
+
+Everything here is generated from `cluster.table.TABLE`. Reply shapes follow Redis 7.0:
+an entry is [name, arity, flags, first, last, step, categories, tips, key specs,
+subcommands]; flags, categories, tips and key specs are RESP3 sets, key specs and docs
+are maps.
+"""
+from __future__ import annotations
+
+from cluster.commands.args import string2ll
+from cluster.glob import compile_glob
+from cluster.reply import ReplyError, SetReply, Status
+from cluster.table import TABLE, Command, command, subcommand
+
+# The order Redis lists these in; flags not named here (sentinel, may_replicate, ...)
+# are never shown.
+FLAG_ORDER = (
+    "write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking",
+    "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth",
+    "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy",
+)
+CATEGORY_ORDER = (
+    "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
+    "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking",
+    "dangerous", "connection", "transaction", "scripting",
+)
+KEY_FLAG_ORDER = (
+    "RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete",
+    "variable_flags",
+)
+_KEY_FLAG_NAME = {f.lower(): f for f in KEY_FLAG_ORDER}
+_FLAG_RANK = {f: i for i, f in enumerate(FLAG_ORDER)}
+_CATEGORY_RANK = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+
+_HELP = (
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+)
+
+
+def _text(value) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+# -- COMMAND INFO entries -------------------------------------------------------------
+def visible_flags(cmd: Command) -> list[str]:
+    return sorted((f for f in cmd.flags if f in _FLAG_RANK), key=_FLAG_RANK.__getitem__)
+
+
+def categories(cmd: Command) -> list[str]:
+    """The command's ACL categories, without '@', in Redis's order."""
+    return sorted(cmd.acl_categories, key=lambda c: _CATEGORY_RANK.get(c, len(CATEGORY_ORDER)))
+
+
+def key_spec_flags(flags) -> list[str]:
+    """Key-spec flags as Redis spells and orders them ("RW", "access", ...)."""
+    if isinstance(flags, (str, bytes)):
+        flags = _text(flags).split()
+    names = [_KEY_FLAG_NAME.get(_text(f).decode().lower(), _text(f).decode()) for f in flags]
+    return sorted(names, key=lambda f: KEY_FLAG_ORDER.index(f) if f in KEY_FLAG_ORDER else 99)
+
+
+def _flag_set(names) -> SetReply:
+    return SetReply(Status(n.encode()) for n in names)
+
+
+def _spec_value(value):
+    if isinstance(value, dict):
+        return {_text(k): _spec_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_spec_value(v) for v in value]
+    if isinstance(value, (int, bytes)):
+        return value
+    return _text(value)
+
+
+def key_spec_reply(spec: dict) -> dict:
+    out = {}
+    if spec.get("notes"):
+        out[b"notes"] = _text(spec["notes"])
+    out[b"flags"] = _flag_set(key_spec_flags(spec.get("flags", ())))
+    for part in ("begin_search", "find_keys"):
+        out[part.encode()] = _spec_value(spec.get(part, {"type": "unknown", "spec": {}}))
+    return out
+
+
+def info_entry(cmd: Command) -> list:
+    return [
+        cmd.name.encode(), cmd.arity, _flag_set(visible_flags(cmd)),
+        cmd.first_key, cmd.last_key, cmd.step,
+        _flag_set("@" + c for c in categories(cmd)),
+        SetReply(t.encode() for t in cmd.tips),
+        SetReply(key_spec_reply(s) for s in cmd.key_specs),
+        [info_entry(sub) for sub in cmd.subcommands.values()] if cmd.subcommands
+        else SetReply(),
+    ]
+
+
+# -- COMMAND DOCS ---------------------------------------------------------------------
+def _argument_reply(arg: dict) -> dict:
+    out = {}
+    for k, v in arg.items():
+        if k == "flags":
+            out[b"flags"] = _flag_set(_text(f).decode() for f in v)
+        elif k == "arguments":
+            out[b"arguments"] = [_argument_reply(a) for a in v]
+        else:
+            out[_text(k)] = v if isinstance(v, int) else _text(v)
+    return out
+
+
+def docs_entry(cmd: Command) -> dict:
+    out = {}
+    if cmd.summary:
+        out[b"summary"] = cmd.summary.encode()
+    if cmd.since:
+        out[b"since"] = cmd.since.encode()
+    out[b"group"] = cmd.group.encode()
+    if cmd.complexity:
+        out[b"complexity"] = cmd.complexity.encode()
+    if cmd.doc_flags:
+        out[b"doc_flags"] = _flag_set(cmd.doc_flags)
+    if cmd.arguments:
+        out[b"arguments"] = [_argument_reply(a) for a in cmd.arguments]
+    if cmd.subcommands:
+        out[b"subcommands"] = {s.name.encode(): docs_entry(s)
+                               for s in cmd.subcommands.values()}
+    return out
+
+
+# -- lookups --------------------------------------------------------------------------
+def by_full_name(name: bytes) -> Command | None:
+    """`get`, `client|list` (any case) -> the command; None if unknown."""
+    text = name.decode("utf-8", "surrogateescape").lower()
+    parent, sep, child = text.partition("|")
+    cmd = TABLE.get(parent)
+    if cmd is None or not sep:
+        return cmd
+    return cmd.subcommands.get(child)
+
+
+def by_argv(argv: list[bytes]) -> Command | None:
+    """The command a full argv names, as Redis resolves it (unknown subcommand -> None)."""
+    cmd = TABLE.get(argv[0].decode("utf-8", "surrogateescape").lower())
+    if cmd is None or len(argv) == 1 or not cmd.subcommands:
+        return cmd
+    return cmd.subcommands.get(argv[1].decode("utf-8", "surrogateescape").lower())
+
+
+def all_commands():
+    """Every command and subcommand, parents first."""
+    for cmd in TABLE.values():
+        yield cmd
+        yield from cmd.subcommands.values()
+
+
+# -- key extraction from key specs ----------------------------------------------------
+def has_keys(cmd: Command) -> bool:
+    if cmd.getkeys is not None:
+        return True
+    return any("not_key" not in key_spec_flags(s.get("flags", ())) for s in cmd.key_specs)
+
+
+def _begin(spec: dict, argv: list[bytes]) -> int | None:
+    """Where a key spec's search starts; None to skip the spec."""
+    bs = spec.get("begin_search", {})
+    kind, params = bs.get("type"), bs.get("spec", {})
+    argc = len(argv)
+    if kind == "index":
+        first = params["index"]
+        return first if first < argc else None
+    if kind == "keyword":
+        word = _text(params["keyword"]).lower()
+        start = params["startfrom"]
+        # Forward up to (not including) the last argument, or backward down to argv[2].
+        idx = range(start, argc - 1) if start > 0 else range(argc + start, 1, -1)
+        for i in idx:
+            if not 1 <= i < argc:
+                break
+            if argv[i].lower() == word:
+                return i + 1
+        return None
+    raise ValueError("unknown begin_search")
+
+
+def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]] | None:
+    """(position, flags) of each key per the key specs; None if the specs can't tell."""
+    argc = len(argv)
+    found = []
+    for spec in cmd.key_specs:
+        flags = key_spec_flags(spec.get("flags", ()))
+        try:
+            first = _begin(spec, argv)
+        except (ValueError, KeyError):
+            return None
+        if first is None:
+            continue
+        fk = spec.get("find_keys", {})
+        kind, params = fk.get("type"), fk.get("spec", {})
+        if kind == "range":
+            step, lastkey, limit = params["keystep"], params["lastkey"], params.get("limit", 0)
+            if lastkey >= 0:
+                last = first + lastkey
+            elif not limit:
+                last = argc + lastkey
+            else:
+                last = first + ((argc - first) // limit + lastkey)
+        elif kind == "keynum":
+            at = first + params["keynumidx"]
+            if at >= argc:
+                return None
+            numkeys = string2ll(argv[at])
+            if numkeys is None or numkeys < 0:
+                return None
+            first += params["firstkey"]
+            last = first + numkeys - 1
+            step = params["keystep"]
+        else:
+            return None
+        if last >= argc or last < first or first >= argc:
+            return None                 # out of bounds: a syntax error the command reports
+        for i in range(first, last + 1, max(step, 1)):
+            found.append((i, flags))
+        if "incomplete" in flags:
+            return None
+    return found
+
+
+def keys_and_flags(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """Key positions with their key-spec flags, as COMMAND GETKEYSANDFLAGS finds them."""
+    varflags = any("variable_flags" in key_spec_flags(s.get("flags", ()))
+                   for s in cmd.key_specs)
+    if cmd.key_specs and (not varflags or cmd.getkeys is None):
+        found = keys_from_specs(cmd, argv)
+        if found is not None:
+            return found
+    if cmd.getkeys is None:
+        return []
+    default = key_spec_flags(cmd.key_specs[0].get("flags", ())) if cmd.key_specs else []
+    return [(pos, default) for pos in cmd.getkeys(argv)]
+
+
+# -- handlers -------------------------------------------------------------------------
+@command("command", -1, "loading stale", acl="@connection", group="server",
+         summary="Get array of Redis command details", since="2.8.13",
+         complexity="O(N) where N is the total number of Redis commands",
+         tips="nondeterministic_output_order")
+def command_(client, argv):
+    return [info_entry(cmd) for cmd in TABLE.values()]
+
+
+@subcommand("command", "count", 2, "loading stale", acl="@connection",
+            summary="Get total number of Redis commands", since="2.8.13", complexity="O(1)")
+def command_count(client, argv):
+    return len(TABLE)
+
+
+@subcommand("command", "info", -2, "loading stale", acl="@connection",
+            summary="Get array of specific Redis command details, or all when no argument "
+                    "is given.", since="2.8.13",
+            complexity="O(N) where N is the number of commands to look up",
+            tips="nondeterministic_output_order")
+def command_info(client, argv):
+    if len(argv) == 2:
+        return command_(client, argv)
+    out = []
+    for name in argv[2:]:
+        cmd = by_full_name(name)
+        out.append(None if cmd is None else info_entry(cmd))
+    return out
+
+
+@subcommand("command", "docs", -2, "loading stale", acl="@connection",
+            summary="Get array of specific Redis command documentation", since="7.0.0",
+            complexity="O(N) where N is the number of commands to look up",
+            tips="nondeterministic_output_order")
+def command_docs(client, argv):
+    if len(argv) == 2:
+        return {cmd.name.encode(): docs_entry(cmd) for cmd in TABLE.values()}
+    out = {}
+    for name in argv[2:]:
+        cmd = by_full_name(name)
+        if cmd is not None:
+            out[cmd.name.encode()] = docs_entry(cmd)
+    return out
+
+
+@subcommand("command", "list", -2, "loading stale", acl="@connection",
+            summary="Get an array of Redis command names", since="7.0.0",
+            complexity="O(N) where N is the total number of Redis commands",
+            tips="nondeterministic_output_order")
+def command_list(client, argv):
+    if len(argv) == 2:
+        return [cmd.name.encode() for cmd in all_commands()]
+    if len(argv) != 5 or argv[2].lower() != b"filterby":
+        raise ReplyError("ERR syntax error")
+    kind, value = argv[3].lower(), argv[4]
+    if kind == b"module":
+        return []               # no modules
+    if kind == b"aclcat":
+        cat = value.decode("utf-8", "replace").lower()
+        return [c.name.encode() for c in all_commands() if cat in c.acl_categories]
+    if kind == b"pattern":
+        matches = compile_glob(value, nocase=True)
+        return [c.name.encode() for c in all_commands() if matches(c.name.encode())]
+    raise ReplyError("ERR syntax error")
+
+
+def _getkeys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    target = argv[2:]
+    cmd = by_argv(target)
+    if cmd is None:
+        raise ReplyError("ERR Invalid command specified")
+    if not has_keys(cmd):
+        raise ReplyError("ERR The command has no key arguments")
+    argc = len(target)
+    if (cmd.arity > 0 and cmd.arity != argc) or argc < -cmd.arity:
+        raise ReplyError("ERR Invalid number of arguments specified for command")
+    found = keys_and_flags(cmd, target)
+    if not found and "no_mandatory_keys" not in cmd.flags:
+        raise ReplyError("ERR Invalid arguments specified for command")
+    return [(pos + 2, flags) for pos, flags in found]
+
+
+@subcommand("command", "getkeys", -4, "loading stale", acl="@connection",
+            summary="Extract keys given a full Redis command", since="2.8.13",
+            complexity="O(N) where N is the number of arguments to the command")
+def command_getkeys(client, argv):
+    return [argv[pos] for pos, _ in _getkeys(argv)]
+
+
+@subcommand("command", "getkeysandflags", -4, "loading stale", acl="@connection",
+            summary="Extract keys and access flags given a full Redis command",
+            since="7.0.0",
+            complexity="O(N) where N is the number of arguments to the command")
+def command_getkeysandflags(client, argv):
+    return [[argv[pos], _flag_set(flags)] for pos, flags in _getkeys(argv)]
+
+
+@subcommand("command", "help", 2, "loading stale", acl="@connection",
+            summary="Show helpful text about the different subcommands", since="5.0.0",
+            complexity="O(1)")
+def command_help(client, argv):
+    return [Status(line.encode()) for line in _HELP]
+
+
+# Argument docs (COMMAND DOCS) for the subcommands that take arguments.
+_NAMES_ARG = ({"name": "command-name", "type": "string", "flags": ("optional", "multiple")},)
+TABLE["command"].subcommands["info"].arguments = _NAMES_ARG
+TABLE["command"].subcommands["docs"].arguments = _NAMES_ARG
+TABLE["command"].subcommands["list"].arguments = (
+    {"name": "filterby", "type": "oneof", "token": "FILTERBY", "flags": ("optional",),
+     "arguments": ({"name": "module-name", "type": "string", "token": "MODULE"},
+                   {"name": "category", "type": "string", "token": "ACLCAT"},
+                   {"name": "pattern", "type": "pattern", "token": "PATTERN"})},
+)

@@ -1,0 +1,309 @@
+"""CLIENT: ID, SETNAME, GETNAME, LIST, INFO, KILL, NO-EVICT, NO-TOUCH, SETINFO, HELP ...
+
+The CLIENT LIST / CLIENT INFO line has Redis 7.0.15's fields in its order.
+"""
+from __future__ import annotations
+
+from cluster.commands.args import SYNTAX, string2ll
+from cluster.reply import OK, ReplyError, Verbatim
+from cluster.table import container, subcommand
+
+container("client", -2, acl="@connection", group="connection", since="2.4.0",
+          summary="A container for client connection commands")
+
+_HELP = [
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+]
+
+CLIENT_TYPES = {"normal": "normal", "slave": "replica", "replica": "replica",
+                "pubsub": "pubsub", "master": "master"}
+
+
+def _count(client, attr: str) -> int:
+    return len(getattr(client, attr, None) or ())
+
+
+def client_type(client) -> str:
+    if client.is_master_link:
+        return "master"
+    if getattr(client, "is_replica", False):
+        return "replica"
+    if _count(client, "channels") or _count(client, "patterns") or \
+            _count(client, "shard_channels") or client.flags_extra == "pubsub":
+        return "pubsub"
+    return "normal"
+
+
+def _flags(client) -> str:
+    out = ""
+    if getattr(client, "is_replica", False):
+        out += "S"
+    if client.is_master_link:
+        out += "M"
+    if client_type(client) == "pubsub":
+        out += "P"
+    if client.in_multi:
+        out += "x"
+    if client.blocked:
+        out += "b"
+    if client.dirty_cas:
+        out += "d"
+    if client.close_after_reply:
+        out += "c"
+    if client.readonly:
+        out += "r"
+    if client.no_evict:
+        out += "e"
+    return out or "N"
+
+
+def client_info_line(client, current: str | None = None, argv=None) -> str:
+    """One CLIENT LIST line (without the newline). `current`: the running command's name
+    when `client` is the caller (Redis shows the command being executed)."""
+    now = client.node.now_ms
+    qbuf = client.parser.pending_bytes() if client.parser is not None else 0
+    argv_mem = sum(len(a) for a in argv) if argv else 0
+    multi_mem = sum(sum(len(a) for a in args) for _, args in client.multi_queue)
+    tot_mem = 1024 + qbuf + argv_mem + multi_mem
+    name = client.name.decode("utf-8", "replace")
+    return (
+        f"id={client.id} addr={client.addr} laddr={client.laddr} fd={client.fd} "
+        f"name={name} age={max(0, (now - client.created_ms) // 1000)} "
+        f"idle={max(0, (now - client.last_interaction_ms) // 1000)} flags={_flags(client)} "
+        f"db={client.db.id} sub={_count(client, 'channels')} "
+        f"psub={_count(client, 'patterns')} ssub={_count(client, 'shard_channels')} "
+        f"multi={len(client.multi_queue) if client.in_multi else -1} qbuf={qbuf} "
+        f"qbuf-free=0 argv-mem={argv_mem} multi-mem={multi_mem} rbs=0 rbp=0 obl=0 oll=0 "
+        f"omem=0 tot-mem={tot_mem} events=r cmd={current or client.last_cmd} "
+        f"user={client.user} redir=-1 resp={client.resp}")
+
+
+def _lines(caller, clients, current: str, argv) -> Verbatim:
+    text = "".join(client_info_line(c, current if c is caller else None,
+                                    argv if c is caller else None) + "\n" for c in clients)
+    return Verbatim(text.encode("utf-8", "replace"))
+
+
+@subcommand("client", "list", -2, "admin noscript loading stale", acl="@connection",
+            since="2.4.0", summary="Get the list of client connections",
+            tips="nondeterministic_output")
+def client_list(client, argv):
+    clients = list(client.node.clients.values())
+    if len(argv) == 4 and argv[2].lower() == b"type":
+        wanted = CLIENT_TYPES.get(argv[3].decode("utf-8", "replace").lower())
+        if wanted is None:
+            raise ReplyError("ERR Unknown client type '%s'" % argv[3].decode("utf-8", "replace"))
+        clients = [c for c in clients if client_type(c) == wanted]
+    elif len(argv) > 3 and argv[2].lower() == b"id":
+        picked = []
+        for raw in argv[3:]:
+            cid = string2ll(raw)
+            if cid is None:
+                raise ReplyError("ERR Invalid client ID")
+            one = client.node.clients.get(cid)
+            if one is not None:
+                picked.append(one)
+        clients = picked
+    elif len(argv) != 2:
+        raise ReplyError(SYNTAX)
+    return _lines(client, clients, "client|list", argv)
+
+
+@subcommand("client", "info", 2, "noscript loading stale", acl="@connection", since="6.2.0",
+            summary="Get information about the current connection",
+            tips="nondeterministic_output")
+def client_info(client, argv):
+    return _lines(client, [client], "client|info", argv)
+
+
+@subcommand("client", "id", 2, "noscript loading stale", acl="@connection", since="5.0.0",
+            summary="Get the current connection id")
+def client_id(client, argv):
+    return client.id
+
+
+@subcommand("client", "setname", 3, "noscript loading stale", acl="@connection",
+            since="2.6.9", summary="Set the current connection name")
+def client_setname(client, argv):
+    from cluster.commands.server import validate_client_name
+    validate_client_name(argv[2])
+    client.name = argv[2]
+    return OK
+
+
+@subcommand("client", "getname", 2, "noscript loading stale", acl="@connection",
+            since="2.6.9", summary="Get the current connection name")
+def client_getname(client, argv):
+    return client.name or None
+
+
+def _on_off(raw: bytes) -> bool:
+    word = raw.lower()
+    if word not in (b"on", b"off"):
+        raise ReplyError(SYNTAX)
+    return word == b"on"
+
+
+@subcommand("client", "no-evict", 3, "admin noscript loading stale", acl="@connection",
+            since="7.0.0", summary="Set client eviction mode for the current connection")
+def client_no_evict(client, argv):
+    client.no_evict = _on_off(argv[2])
+    return OK
+
+
+@subcommand("client", "no-touch", 3, "noscript loading stale", acl="@connection",
+            since="7.2.0", summary="Controls whether commands sent by the client will alter "
+                                   "the LRU/LFU of the keys they access")
+def client_no_touch(client, argv):
+    client.no_touch = _on_off(argv[2])
+    return OK
+
+
+@subcommand("client", "setinfo", 4, "noscript loading stale", acl="@connection",
+            since="7.2.0", summary="Set client or connection specific info")
+def client_setinfo(client, argv):
+    # A Redis 7.2 command, accepted because redis-py sends it on connect.
+    attr = argv[2].lower()
+    if attr not in (b"lib-name", b"lib-ver"):
+        raise ReplyError("ERR Unrecognized option '%s'" % argv[2].decode("utf-8", "replace"))
+    if any(c < 33 or c > 126 for c in argv[3]):
+        raise ReplyError("ERR %s cannot contain spaces, newlines or special characters." %
+                         attr.decode())
+    if attr == b"lib-name":
+        client.lib_name = argv[3]
+    else:
+        client.lib_ver = argv[3]
+    return OK
+
+
+@subcommand("client", "getredir", 2, "noscript loading stale", acl="@connection",
+            since="6.0.0", summary="Get tracking notifications redirection client ID if any")
+def client_getredir(client, argv):
+    return -1
+
+
+@subcommand("client", "unpause", 2, "admin noscript loading stale", acl="@connection",
+            since="6.2.0", summary="Resume processing of clients that were paused")
+def client_unpause(client, argv):
+    return OK
+
+
+@subcommand("client", "help", 2, "loading stale", acl="@connection", since="5.0.0",
+            summary="Show helpful text about the different subcommands")
+def client_help(client, argv):
+    from cluster.commands.server import help_reply
+    return help_reply("CLIENT", _HELP)
+
+
+@subcommand("client", "kill", -3, "admin noscript loading stale", acl="@connection",
+            since="2.4.0", summary="Kill open connections")
+def client_kill(client, argv):
+    node = client.node
+    addr = laddr = user = wanted_type = None
+    cid = 0
+    skipme = True
+    old_form = len(argv) == 3
+    if old_form:
+        addr, skipme = argv[2].decode("utf-8", "replace"), False
+    else:
+        i = 2
+        while i < len(argv):
+            opt = argv[i].lower()
+            if i + 1 >= len(argv):
+                raise ReplyError(SYNTAX)
+            value = argv[i + 1]
+            text = value.decode("utf-8", "replace")
+            if opt == b"id":
+                cid = string2ll(value)
+                if cid is None or cid < 1:
+                    raise ReplyError("ERR client-id should be greater than 0")
+            elif opt == b"type":
+                wanted_type = CLIENT_TYPES.get(text.lower())
+                if wanted_type is None:
+                    raise ReplyError(f"ERR Unknown client type '{text}'")
+            elif opt == b"addr":
+                addr = text
+            elif opt == b"laddr":
+                laddr = text
+            elif opt == b"user":
+                if value != b"default":
+                    raise ReplyError(f"ERR No such user '{text}'")
+                user = text
+            elif opt == b"skipme":
+                if value.lower() not in (b"yes", b"no"):
+                    raise ReplyError(SYNTAX)
+                skipme = value.lower() == b"yes"
+            else:
+                raise ReplyError(SYNTAX)
+            i += 2
+    killed = 0
+    kill_self = False
+    for other in list(node.clients.values()):
+        if addr is not None and other.addr != addr:
+            continue
+        if laddr is not None and other.laddr != laddr:
+            continue
+        if wanted_type is not None and client_type(other) != wanted_type:
+            continue
+        if cid and other.id != cid:
+            continue
+        if user is not None and other.user != user:
+            continue
+        if other is client and skipme:
+            continue
+        if other is client:
+            kill_self = True
+        else:
+            other.kill()
+        killed += 1
+    if kill_self:
+        client.close_after_reply = True
+    if old_form:
+        if not killed:
+            raise ReplyError("ERR No such client")
+        return OK
+    return killed

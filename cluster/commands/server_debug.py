@@ -1,0 +1,229 @@
+"""DEBUG (SLEEP, DIGEST, DIGEST-VALUE, ERROR, HELP) and MEMORY (USAGE, HELP, ...).
+
+The dataset digest is order-independent: each key's digest (name, type, value, expiry)
+is XOR-ed into the total, and unordered values (sets, hashes) XOR their members, so two
+servers holding the same data agree whatever the insertion order. An empty dataset
+digests to forty zeros, as in Redis.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import time
+
+from cluster.commands.args import NOT_INT, SYNTAX, parse_int
+from cluster.keyspace import type_name
+from cluster.reply import OK, ReplyError, Status, Verbatim
+from cluster.table import command, container, subcommand
+
+ZERO_DIGEST = b"0" * 40
+_STRTOD = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_DEBUG_DENIED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                 "to \"local\", you can run it from a local connection, otherwise you need "
+                 "to set this option in the configuration file, and then restart the server.")
+_DEBUG_HELP = [
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+]
+
+
+# -- digests ----------------------------------------------------------------------------
+def _h(data: bytes) -> int:
+    return int.from_bytes(hashlib.sha1(data).digest(), "big")
+
+
+def _as_bytes(item) -> bytes:
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return bytes(item)
+    if isinstance(item, float):
+        return repr(item).encode()
+    return str(item).encode()
+
+
+def value_digest(value) -> int:
+    """A 160-bit digest of one value: ordered types hash in order, unordered ones XOR."""
+    if isinstance(value, (bytes, bytearray, int, float, str)):
+        return _h(b"v" + _as_bytes(value))
+    items = getattr(value, "items", None)
+    if callable(items):                       # hashes, zsets (member -> score)
+        acc = 0
+        for k, v in items():
+            acc ^= _h(b"p" + _as_bytes(k) + b"\0" + _as_bytes(value_digest(v)))
+        return _h(b"m" + acc.to_bytes(20, "big"))
+    if isinstance(value, (set, frozenset)):
+        acc = 0
+        for member in value:
+            acc ^= _h(b"s" + _as_bytes(member))
+        return _h(b"u" + acc.to_bytes(20, "big"))
+    try:
+        parts = list(value)
+    except TypeError:
+        return _h(b"o" + repr(value).encode())
+    h = hashlib.sha1(b"l")
+    for item in parts:
+        h.update(value_digest(item).to_bytes(20, "big"))
+    return int.from_bytes(h.digest(), "big")
+
+
+def key_digest(db, key: bytes, value) -> int:
+    h = hashlib.sha1()
+    h.update(b"%d\0" % len(key) + key)
+    h.update(type_name(value).encode() + b"\0")
+    h.update(value_digest(value).to_bytes(20, "big"))
+    when = db.expires.get(key)
+    if when is not None:
+        h.update(b"!expire %d" % when)
+    return int.from_bytes(h.digest(), "big")
+
+
+def dataset_digest(keyspace) -> bytes:
+    total = 0
+    for db in keyspace.dbs:
+        if not db.data:
+            continue
+        acc = 0
+        for key, value in db.data.items():
+            acc ^= key_digest(db, key, value)
+        if acc:
+            total ^= _h(b"db%d" % db.id + acc.to_bytes(20, "big"))
+    return b"%040x" % total if total else ZERO_DIGEST
+
+
+# -- DEBUG ------------------------------------------------------------------------------
+@command("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
+         summary="A container for debugging commands")
+def debug(client, argv):
+    from cluster.commands.server import allow_protected, help_reply
+    node = client.node
+    if not allow_protected(client, node.config["enable-debug-command"]):
+        raise ReplyError(_DEBUG_DENIED)
+    sub = argv[1].lower()
+    argc = len(argv)
+    if sub == b"help" and argc == 2:
+        return help_reply("DEBUG", _DEBUG_HELP)
+    if sub == b"sleep" and argc == 3:
+        m = _STRTOD.match(argv[2])       # strtod: the longest numeric prefix, else 0
+        seconds = float(m.group(0)) if m and m.group(0) else 0.0
+        if seconds > 0:
+            time.sleep(seconds)   # blocks the whole server on purpose, as Redis does
+        return OK
+    if sub == b"digest" and argc == 2:
+        return Status(dataset_digest(node.keyspace))
+    if sub == b"digest-value" and argc >= 2:
+        out = []
+        for key in argv[2:]:
+            value = client.db.data.get(key)
+            out.append(Status(ZERO_DIGEST if value is None else
+                              b"%040x" % value_digest(value)))
+        return out
+    if sub == b"error" and argc == 3:
+        raise ReplyError(argv[2].decode("utf-8", "surrogateescape"))
+    raise ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
+                     "Try DEBUG HELP." % argv[1].decode("utf-8", "replace")[:128])
+
+
+# -- MEMORY -----------------------------------------------------------------------------
+container("memory", -2, group="server", since="4.0.0",
+          summary="A container for memory diagnostics commands")
+
+_MEMORY_HELP = [
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+]
+_DICT_ENTRY = 3 * 8 + 8     # a dict slot: hash, key and value pointers, plus index
+
+
+def value_size(value, samples: int) -> int:
+    """sys.getsizeof of the value plus its elements, sampling `samples` of them."""
+    size = sys.getsizeof(value)
+    if isinstance(value, (bytes, bytearray, str, int, float)):
+        return size
+    items = getattr(value, "items", None)
+    try:
+        elems = list(items()) if callable(items) else list(value)
+    except TypeError:
+        return size
+    if not elems:
+        return size
+    picked = elems[:samples]
+    total = 0
+    for elem in picked:
+        if isinstance(elem, tuple):
+            total += sum(sys.getsizeof(e) for e in elem) + _DICT_ENTRY
+        else:
+            total += sys.getsizeof(elem)
+    return size + total * len(elems) // len(picked)
+
+
+@subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1), key_flags="RO",
+            since="4.0.0", summary="Estimate the memory usage of a key")
+def memory_usage(client, argv):
+    samples = 5
+    j = 3
+    while j < len(argv):
+        if argv[j].lower() == b"samples" and j + 1 < len(argv):
+            samples = parse_int(argv[j + 1], NOT_INT)
+            if samples < 0:
+                raise ReplyError(SYNTAX)
+            if samples == 0:
+                samples = 2**63 - 1
+            j += 2
+        else:
+            raise ReplyError(SYNTAX)
+    key = argv[2]
+    value = client.db.data.get(key)
+    if value is None:
+        return None
+    return value_size(value, samples) + sys.getsizeof(key) + _DICT_ENTRY
+
+
+@subcommand("memory", "purge", 2, "", since="4.0.0",
+            summary="Ask the allocator to release memory",
+            tips="request_policy:all_shards response_policy:all_succeeded")
+def memory_purge(client, argv):
+    return OK
+
+
+@subcommand("memory", "malloc-stats", 2, "", since="4.0.0",
+            summary="Show allocator internal stats",
+            tips="nondeterministic_output request_policy:all_shards response_policy:special")
+def memory_malloc_stats(client, argv):
+    return b"Stats not supported for the current allocator"
+
+
+@subcommand("memory", "doctor", 2, "", since="4.0.0", summary="Outputs memory problems report",
+            tips="nondeterministic_output request_policy:all_shards response_policy:special")
+def memory_doctor(client, argv):
+    if client.node.keyspace.total_keys() == 0:
+        text = ("Hi Sam, this instance is empty or is using very little memory, my issues "
+                "detector can't be used in these conditions. Please, leave for your mission "
+                "on Earth and fill it with some data. The new Sam and I will be back to our "
+                "programming as soon as I finished rebooting.\n")
+    else:
+        text = ("Hi Sam, I can't find any memory issue in your instance. I can only account "
+                "for what occurs on this base.\n")
+    return Verbatim(text.encode())
+
+
+@subcommand("memory", "help", 2, "loading stale", since="4.0.0",
+            summary="Show helpful text about the different subcommands")
+def memory_help(client, argv):
+    from cluster.commands.server import help_reply
+    return help_reply("MEMORY", _MEMORY_HELP)

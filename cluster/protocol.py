@@ -24,7 +24,7 @@ _SPACE = b" \t\n\r\v\f"            # isspace(): blanks skipped between arguments
 _TOKEN_END = b" \t\n\r"              # what ends an unquoted argument
 # Type bytes hiredis accepts that Redis does not take in a request: simple strings,
 # verbatim strings and big numbers parse as bytes, a set or attribute as a list.
-_NOT_PLAIN = re.compile(rb"[+=(~|]")
+_NOT_PLAIN = re.compile(rb"[+=(~|>]")
 # hiredis allocates a list of the announced size up front (and frees it slowly): a huge
 # count, even a bogus one, must not reach it. Such chunks take the slow path.
 _BIG_COUNT = re.compile(rb"\*[1-9]\d{5}")
@@ -124,20 +124,35 @@ def split_inline(line: bytes) -> list[bytes] | None:
         args.append(bytes(cur))
 
 
+def _header_len(n: int) -> int:
+    """len(b"$%d\r\n" % n) for n >= 0, without formatting."""
+    if n < 10:
+        return 4
+    if n < 100:
+        return 5
+    if n < 1000:
+        return 6
+    return 3 + len(str(n))
+
+
 def _plain_prefix(data: bytes, requests: list) -> int:
     """How many of `requests` (parsed by hiredis from the start of `data`) were sent as
-    `*<n>` of `$<len>` bulks, the only multibulk form Redis takes."""
+    `*<n>` of `$<len>` bulks, the only multibulk form Redis takes.
+
+    hiredis accepts only canonical lengths, so walking the canonical layout and checking
+    the type byte at each element's position is exact; like Redis and hiredis it does not
+    look at the two bytes after a bulk's contents.
+    """
     pos = 0
     for i, request in enumerate(requests):
-        head = b"*%d\r\n" % len(request)
-        if not data.startswith(head, pos):
+        if data[pos] != 42:          # '*'
             return i
-        pos += len(head)
+        pos += _header_len(len(request))
         for arg in request:
-            head = b"$%d\r\n" % len(arg)
-            if not data.startswith(head, pos):
+            if data[pos] != 36:      # '$'
                 return i
-            pos += len(head) + len(arg) + 2
+            n = len(arg)
+            pos += _header_len(n) + n + 2
     return len(requests)
 
 
@@ -222,7 +237,7 @@ class RequestParser:
         # only come in a chunk longer than that.
         if (_NOT_PLAIN.search(data) is not None if len(data) < 200 else   # memchr
                 b"+" in data or b"=" in data or b"(" in data or b"~" in data     # beats re
-                or b"|" in data):                                              # on size
+                or b"|" in data or b">" in data):                              # on size
             plain = _plain_prefix(data, out)
             if plain < len(out):
                 del out[plain:]

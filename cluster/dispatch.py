@@ -69,9 +69,11 @@ def unknown_command_error(argv: list[bytes]) -> str:
 
 def execute(client, argv: list[bytes]):
     """Run one request for `client` and return its reply value."""
-    cmd = _resolve(argv)
+    cmd = _BY_RAW.get(argv[0])
     if cmd is None:
-        return reject(client, None, unknown_command_error(argv))
+        cmd = _resolve(argv)
+        if cmd is None:
+            return reject(client, None, unknown_command_error(argv))
     argc = len(argv)
     if cmd.subcommands:
         if argc >= 2:

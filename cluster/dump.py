@@ -28,6 +28,7 @@ from typing import Callable
 from cluster.crc64 import crc64
 from cluster.lzf import decompress
 from cluster.reply import ReplyError
+from cluster.numbers import string2ll
 
 RDB_VERSION = 10
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
@@ -45,21 +46,6 @@ PACKED_THRESHOLD = 1 << 30           # quicklist: larger elements get a plain no
 SIZE_SAFETY_LIMIT = 8192
 SIZE_ESTIMATE_OVERHEAD = 8
 OPTIMIZATION_LEVEL = (4096, 8192, 16384, 32768, 65536)
-
-
-def string2ll(s: bytes) -> int | None:
-    """The int64 a string canonically spells (Redis's string2ll), else None.
-
-    (cluster.commands.args has the same rule; importing it here would be circular.)"""
-    if not 0 < len(s) <= 20:
-        return None
-    try:
-        value = int(s)
-    except ValueError:
-        return None
-    if b"%d" % value != s or not -2**63 <= value < 2**63:
-        return None
-    return value
 
 
 class Corrupt(Exception):

@@ -14,6 +14,8 @@ import re
 
 import hiredis
 
+from cluster.numbers import string2ll
+
 INLINE_MAX_SIZE = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 MBULK_BIG_ARG = 32 * 1024
 INT_MAX = 2**31 - 1
@@ -41,27 +43,6 @@ class ProtocolError(Exception):
         # A limit for unauthenticated clients: if a command returned with this error
         # authenticates the client, clear `auth_required` and feed(b"") to go on.
         self.unauth = unauth
-
-
-def _string2ll(raw: bytes):
-    """Redis's strict string2ll: optional '-', no '+', no leading zeros, no spaces."""
-    n = len(raw)
-    if n == 0 or n > 20:
-        return None
-    if raw == b"0":
-        return 0
-    neg = raw[0] == 45  # '-'
-    digits = raw[1:] if neg else raw
-    if not digits or not (49 <= digits[0] <= 57):
-        return None
-    for c in digits:
-        if not 48 <= c <= 57:
-            return None
-    value = int(digits)
-    value = -value if neg else value
-    if not -(2**63) <= value <= 2**63 - 1:
-        return None
-    return value
 
 
 def split_inline(line: bytes) -> list[bytes] | None:
@@ -335,7 +316,7 @@ class RequestParser:
         cr = self._header(buf, "too big mbulk count string")
         if cr == -1:
             return False
-        count = _string2ll(bytes(buf[self._pos + 1:cr]))
+        count = string2ll(bytes(buf[self._pos + 1:cr]))
         if count is None or count > INT_MAX:
             raise ProtocolError("ERR Protocol error: invalid multibulk length")
         if count > UNAUTH_MAX_ARGS and self.auth_required:
@@ -360,7 +341,7 @@ class RequestParser:
                     got = bytes(buf[self._pos:self._pos + 1]).decode(
                         "utf-8", "surrogateescape")   # the raw byte, as Redis's %c
                     raise ProtocolError(f"ERR Protocol error: expected '$', got '{got}'")
-                length = _string2ll(bytes(buf[self._pos + 1:cr]))
+                length = string2ll(bytes(buf[self._pos + 1:cr]))
                 if length is None or length < 0 or length > self.max_bulk_len:
                     raise ProtocolError("ERR Protocol error: invalid bulk length")
                 if length > UNAUTH_MAX_BULK and self.auth_required:

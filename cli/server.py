@@ -13,8 +13,8 @@ import sys
 import trio
 
 from cluster import REDIS_VERSION, __version__
-from cluster.config import (Config, ConfigFileError, ConfigOpenError, options_text,
-                            read_config_file)
+from cluster.config import Config, ConfigFileError, ConfigOpenError
+from cluster.config_file import options_text, read_config_file
 from cluster.log import Logger
 
 
@@ -70,6 +70,13 @@ def run_server(args: list[str]) -> int:
     from cluster.server import run_node
     log.role = "M"
     node = Node(config, log=log)
+    if config["cluster-enabled"]:
+        from cluster.cluster_node import ClusterStartError, attach
+        try:
+            attach(node, config["cluster-config-file"])
+        except ClusterStartError as err:
+            log.warning(str(err))
+            return 1
     mode = "cluster" if config["cluster-enabled"] else "standalone"
     log.notice(f"Running mode={mode}, port={config['port']}.")
     log.warning("Server initialized")

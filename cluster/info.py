@@ -123,7 +123,7 @@ def section_clients(node) -> list[str]:
                  default=0)
     return _fields("Clients", [
         ("connected_clients", len(node.clients) - replicas),
-        ("cluster_connections", getattr(node, "cluster_connections", 0)),
+        ("cluster_connections", _cluster_connections(node)),
         ("maxclients", node.config["maxclients"]),
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", 0),
@@ -359,6 +359,12 @@ def section_latencystats(node) -> list[str]:
     # No per-command latency histograms are kept (yet): the section is empty, as in a
     # Redis with latency-tracking disabled.
     return ["# Latencystats"]
+
+
+def _cluster_connections(node) -> int:
+    """getClusterConnectionsCount: two links (in and out) per other known node."""
+    cl = getattr(node, "cluster", None)
+    return (len(cl.state.nodes) - 1) * 2 if cl is not None else 0
 
 
 def section_cluster(node) -> list[str]:

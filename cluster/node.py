@@ -46,6 +46,9 @@ class Node:
         # Hooks the I/O edge installs.
         self.request_shutdown: Callable[[], None] = lambda: None
         self.tcp_port = self.config["port"]
+        # The cluster bus side (cluster.cluster_node.ClusterNode) when cluster-enabled;
+        # attached by the process start-up (cli.server) or a test, None in standalone.
+        self.cluster = None
 
     # -- time ---------------------------------------------------------------------
     def set_time(self, now_ms: int | None = None) -> int:

@@ -68,10 +68,16 @@ class Server:
     async def serve(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         node = self.node
         self._open_listeners()
+        bus = None
+        if node.cluster is not None:
+            bus = node.cluster.make_transport()
+            bus.open_listeners()
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             for listener in self.listeners:
                 nursery.start_soon(self._accept_loop, listener)
+            if bus is not None:
+                await nursery.start(bus.run)
             nursery.start_soon(self._cron_loop)
             nursery.start_soon(self._signal_loop)
             node.log.notice("Ready to accept connections tcp")
@@ -81,6 +87,8 @@ class Server:
             nursery.cancel_scope.cancel()
         for listener in self.listeners:
             listener.close()
+        if node.cluster is not None:
+            node.cluster.close()
         node.log.notice("Redis is now ready to exit, bye bye...")
 
     async def _signal_loop(self) -> None:

@@ -1,4 +1,5 @@
-"""Helpers for process tests: start/stop nodes on free ports, poll with deadlines."""
+"""Helpers for process tests: start/stop our nodes and real redis-servers on free ports
+(stopped in every outcome), poll with deadlines, talk raw RESP and compare raw replies."""
 from __future__ import annotations
 
 import contextlib
@@ -11,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Callable
+
+import hiredis
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 15.0
@@ -60,41 +63,32 @@ def _can_connect(port: int) -> bool:
         return False
 
 
-class NodeProcess:
-    """One `pyredis-cluster server` subprocess on 127.0.0.1 with a fresh directory."""
+class ServerProcess:
+    """A server subprocess on 127.0.0.1, up once it answers PING: `.port`, `.raw(...)`.
 
-    def __init__(self, directory: Path, args: list[str] | None = None, port: int | None = None):
-        self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.args = list(args or [])
-        self.proc: subprocess.Popen | None = None
-        self.log_path = self.dir / "node.log"
+    Subclasses say how to launch it (`_popen`) and what to report if it exits at start.
+    """
 
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "cli.main", "server", "--port", str(self.port),
-                "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", "",
-                "--logfile", str(self.log_path), *self.args]
+    what = "server"
+    port: int
+    proc: subprocess.Popen | None = None
+
+    def _popen(self) -> subprocess.Popen:
+        raise NotImplementedError
+
+    def _exit_report(self) -> str:
+        return f"{self.what} exited with {self.proc.returncode}"
 
     def start(self) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(self.command(), cwd=str(self.dir), env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = self._popen()
         try:
             wait_until(lambda: self.proc.poll() is not None or _can_connect(self.port),
-                       START_TIMEOUT, message=f"node on port {self.port}")
+                       START_TIMEOUT, message=f"{self.what} on port {self.port}")
         except TimeoutError:
             self.stop()
             raise
         if self.proc.poll() is not None:
-            err = self.proc.stderr.read().decode(errors="replace")
-            raise RuntimeError(f"node exited with {self.proc.returncode}: {err}\n{self.log()}")
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+            raise RuntimeError(self._exit_report())
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -137,37 +131,129 @@ class NodeProcess:
             return out
 
 
+class NodeProcess(ServerProcess):
+    """One `pyredis-cluster server` subprocess on 127.0.0.1 with a fresh directory."""
+
+    what = "node"
+
+    def __init__(self, directory: Path, args: list[str] | None = None, port: int | None = None,
+                 conf: Path | None = None):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.args = list(args or [])
+        self.conf = conf                 # started as `server <conf> --port ...` if given
+        self.log_path = self.dir / "node.log"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "cli.main", "server",
+                *([str(self.conf)] if self.conf is not None else []), "--port", str(self.port),
+                "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", "",
+                "--logfile", str(self.log_path), *self.args]
+
+    def _popen(self) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        return subprocess.Popen(self.command(), cwd=str(self.dir), env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def _exit_report(self) -> str:
+        err = self.proc.stderr.read().decode(errors="replace")
+        return f"{super()._exit_report()}: {err}\n{self.log()}"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class RealRedis(ServerProcess):
+    """A real redis-server (the yardstick) on a free port."""
+
+    what = "redis-server"
+
+    def __init__(self, args: list[str]):
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.args = list(args)
+
+    def _popen(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", "/tmp", *self.args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def running(server: ServerProcess):
+    """Start `server`, yield it, and stop it in every outcome."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def node_process(directory: Path, *args: str):
+    """Context manager: one of our nodes in `directory`, started with `args`."""
+    return running(NodeProcess(directory, list(args)))
+
+
+def real_redis(*args: str):
+    """Context manager: a real redis-server started with `args` (`.port`, `.raw(...)`)."""
+    return running(RealRedis(list(args)))
+
+
 def redis_cli(port: int, *args: str, stdin: str | None = None, timeout: float = 20) -> str:
     res = subprocess.run(["redis-cli", "-p", str(port), *args], input=stdin,
                          capture_output=True, text=True, timeout=timeout)
     return res.stdout
 
 
-@contextlib.contextmanager
-def real_redis(*args: str):
-    """A real redis-server (the yardstick) on a free port, stopped in every outcome.
+# -- raw RESP over a socket ---------------------------------------------------------------
 
-    Yields a NodeProcess-like handle: `.port`, `.raw(...)`.
-    """
-    if shutil.which("redis-server") is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    handle = NodeProcess.__new__(NodeProcess)
-    handle.port = free_port()
-    handle.proc = subprocess.Popen(
-        ["redis-server", "--port", str(handle.port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--dir", "/tmp", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: handle.proc.poll() is not None or _can_connect(handle.port),
-                   START_TIMEOUT, message=f"redis-server on port {handle.port}")
-        if handle.proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {handle.proc.returncode}")
-        yield handle
-    finally:
-        if handle.proc.poll() is None:
-            handle.proc.terminate()
-            try:
-                handle.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                handle.proc.kill()
-                handle.proc.wait(5)
+def mb(*args) -> bytes:
+    """A command as a RESP multibulk frame (str/int arguments are encoded)."""
+    args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def read_one(sock) -> bytes:
+    """Bytes of exactly one reply (the peer sends nothing unasked)."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed")
+        data += chunk
+        reader = hiredis.Reader(notEnoughData=Ellipsis)
+        reader.feed(data)
+        if reader.gets() is not Ellipsis:
+            return data
+
+
+def raw_replies(port: int, commands: list, protocol: int = 2) -> list[bytes]:
+    """The raw reply bytes of each command, sent one at a time on one connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        if protocol == 3:
+            sock.sendall(mb("HELLO", 3))
+            read_one(sock)
+        out = []
+        for args in commands:
+            sock.sendall(mb(*args))
+            out.append(read_one(sock))
+        return out
+
+
+def side_by_side(pair, commands: list, protocol: int = 2) -> tuple[list[bytes], list[bytes]]:
+    """raw_replies of the same commands from (our node, the real redis-server)."""
+    ours, real = pair
+    return raw_replies(ours.port, commands, protocol), raw_replies(real.port, commands, protocol)
+
+
+def assert_same_replies(pair, commands: list, protocol: int = 2) -> None:
+    """Each command's raw reply bytes from our node equal the real redis-server's."""
+    ours, real = side_by_side(pair, commands, protocol)
+    for args, got, want in zip(commands, ours, real):
+        assert got == want, args

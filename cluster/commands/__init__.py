@@ -1,10 +1,17 @@
-"""Command modules. Importing this package registers every command in `cluster.table`."""
+"""Command modules. Importing this package registers every command in `cluster.table`.
+
+The import order is the registration order, which is the order COMMAND lists commands in.
+"""
 from cluster.commands import (  # noqa: F401
     connection,
     introspection,
     keys,
+    expire,
+    objects,
+    serialize,
     lists,
     server,
     strings,
     transactions,
+    cluster,
 )

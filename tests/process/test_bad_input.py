@@ -12,28 +12,17 @@ import time
 
 import pytest
 
-from tests.support import NodeProcess, real_redis
+from tests.support import mb, node_process, real_redis
 
 
 @pytest.fixture(scope="module")
-def ours(tmp_path_factory):
-    proc = NodeProcess(tmp_path_factory.mktemp("bad_input") / "node")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def ours(module_node):
+    return module_node
 
 
 @pytest.fixture(scope="module")
-def real():
-    with real_redis() as handle:
-        yield handle
-
-
-def mb(*args) -> bytes:
-    args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+def real(module_real):
+    return module_real
 
 
 def talk(port: int, payload: bytes, half_close: bool = True, quiet: float = 0.5,
@@ -150,32 +139,24 @@ def test_incomplete_frames_wait(ours, real, payload):
 
 
 def test_proto_max_bulk_len_config(tmp_path):
-    node = NodeProcess(tmp_path / "n", ["--proto-max-bulk-len", "1048576"])
-    node.start()
-    try:
-        with real_redis("--proto-max-bulk-len", "1048576") as real:
-            # Only the header: the server answers it before any value would arrive.
-            for payload in (b"*1\r\n$1048577\r\n",
-                            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n"):
-                reply = compare(node, real, payload)
-                assert reply == (b"-ERR Protocol error: invalid bulk length\r\n", True)
-            ok = mb("SET", "k", "v" * 1048576) + mb("STRLEN", "k")
-            assert compare(node, real, ok) == (b"+OK\r\n:1048576\r\n", True)
-    finally:
-        node.stop()
+    args = ("--proto-max-bulk-len", "1048576")
+    with node_process(tmp_path / "n", *args) as node, real_redis(*args) as real:
+        # Only the header: the server answers it before any value would arrive.
+        for payload in (b"*1\r\n$1048577\r\n",
+                        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n"):
+            reply = compare(node, real, payload)
+            assert reply == (b"-ERR Protocol error: invalid bulk length\r\n", True)
+        ok = mb("SET", "k", "v" * 1048576) + mb("STRLEN", "k")
+        assert compare(node, real, ok) == (b"+OK\r\n:1048576\r\n", True)
 
 
 def test_query_buffer_limit_closes_silently(tmp_path):
-    node = NodeProcess(tmp_path / "n", ["--client-query-buffer-limit", "1048576"])
-    node.start()
-    try:
-        with real_redis("--client-query-buffer-limit", "1048576") as real:
-            payload = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n" + b"v" * 1500000
-            for server in (node, real):
-                assert talk(server.port, payload, half_close=False, timeout=10) == (b"", True)
-                assert server.raw(b"PING\r\n") == b"+PONG\r\n"
-    finally:
-        node.stop()
+    args = ("--client-query-buffer-limit", "1048576")
+    with node_process(tmp_path / "n", *args) as node, real_redis(*args) as real:
+        payload = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n" + b"v" * 1500000
+        for server in (node, real):
+            assert talk(server.port, payload, half_close=False, timeout=10) == (b"", True)
+            assert server.raw(b"PING\r\n") == b"+PONG\r\n"
 
 
 ARITY = [

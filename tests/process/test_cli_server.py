@@ -9,7 +9,7 @@ import sys
 
 import redis
 
-from tests.support import ROOT, NodeProcess, free_port, wait_until
+from tests.support import ROOT, NodeProcess, free_port, node_process, running, wait_until
 
 
 def run_server(*args, timeout=20):
@@ -19,17 +19,13 @@ def run_server(*args, timeout=20):
 
 
 class FileNode(NodeProcess):
-    """A node started as `server <file> --port ... <args>`."""
-
-    def __init__(self, directory, conf, args=()):
-        super().__init__(directory, list(args))
-        self.conf = str(conf)
+    """A node started as `server <file> --port ... <args>`, the file's `save` lines standing."""
 
     def command(self):
         cmd = super().command()
         i = cmd.index("--save")
-        del cmd[i:i + 2]                 # let the file's `save` lines stand
-        return cmd[:4] + [self.conf] + cmd[4:]
+        del cmd[i:i + 2]
+        return cmd
 
 
 def test_bad_line_in_config_file_is_fatal(tmp_path):
@@ -91,9 +87,7 @@ def test_config_file_syntax_include_and_overrides(tmp_path):
         "slave-read-only no\n"
         f"include {extra}\n"
         "notify-keyspace-events 'KEA'\n")
-    node = FileNode(tmp_path / "n", conf, ["--maxmemory", "3mb"])
-    node.start()
-    try:
+    with running(FileNode(tmp_path / "n", ["--maxmemory", "3mb"], conf=conf)) as node:
         r = redis.Redis(port=node.port, password="p w", socket_timeout=5,
                         decode_responses=True)
         got = r.config_get("save")
@@ -104,25 +98,21 @@ def test_config_file_syntax_include_and_overrides(tmp_path):
                        "notify-keyspace-events": "AKE"}
         assert r.info("server")["config_file"] == str(conf)
         r.close()
-    finally:
-        node.stop()
     assert "Configuration loaded" in node.log()
 
 
 def _stops_cleanly_on(sig, tmp_path):
-    node = NodeProcess(tmp_path / "n")
-    node.start()
-    r = redis.Redis(port=node.port, socket_timeout=5)
-    r.set("k", "v")
-    r.close()
-    node.proc.send_signal(sig)
-    node.proc.wait(10)
+    with node_process(tmp_path / "n") as node:
+        r = redis.Redis(port=node.port, socket_timeout=5)
+        r.set("k", "v")
+        r.close()
+        node.proc.send_signal(sig)
+        node.proc.wait(10)
     assert node.proc.returncode == 0
     log = node.log()
     name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
     assert f"Received {name} scheduling shutdown..." in log
     assert log.rstrip().endswith("Redis is now ready to exit, bye bye...")
-    node.stop()
 
 
 def test_sigterm_stops_cleanly(tmp_path):
@@ -135,9 +125,7 @@ def test_sigint_stops_cleanly(tmp_path):
 
 def test_startup_log_lines_and_pidfile(tmp_path):
     pidfile = tmp_path / "node.pid"
-    node = NodeProcess(tmp_path / "n", ["--pidfile", str(pidfile)])
-    node.start()
-    try:
+    with node_process(tmp_path / "n", "--pidfile", str(pidfile)) as node:
         assert pidfile.read_text() == f"{node.proc.pid}\n"
         log = node.log()
         for line in ("# oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
@@ -145,8 +133,6 @@ def test_startup_log_lines_and_pidfile(tmp_path):
                      "# Configuration loaded", "# Server initialized",
                      f"* Running mode=standalone, port={node.port}."):
             assert line in log
-    finally:
-        node.stop()
     wait_until(lambda: not pidfile.exists(), message="pid file removed")
 
 

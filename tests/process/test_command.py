@@ -5,8 +5,7 @@ import hiredis
 import pytest
 import redis
 
-from tests.process.test_command_table_vs_redis import raw_replies, real_redis
-from tests.support import NodeProcess, redis_cli
+from tests.support import assert_same_replies, raw_replies, redis_cli, side_by_side
 
 MINE = ["multi", "exec", "discard", "watch", "unwatch", "ping", "echo", "select", "auth",
         "hello", "quit", "reset", "command|count", "command|info", "command|docs",
@@ -17,45 +16,24 @@ DOCS_EXACT = ["multi", "exec", "discard", "watch", "unwatch", "quit", "reset",
               "command|getkeysandflags", "command|help", "command|list"]
 
 
-@pytest.fixture(scope="module")
-def ports(tmp_path_factory):
-    """(our port, real redis port), both up for the whole module."""
-    node = NodeProcess(tmp_path_factory.mktemp("command-node"))
-    node.start()
-    try:
-        with real_redis() as real:
-            yield node.port, real
-    finally:
-        node.stop()
-
-
-def side_by_side(ports, commands, protocol):
-    ours, real = ports
-    return raw_replies(ours, commands, protocol), raw_replies(real, commands, protocol)
-
-
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_command_info_bytes_match_redis(ports, protocol):
+def test_command_info_bytes_match_redis(pair, protocol):
     commands = [["COMMAND", "INFO", name] for name in MINE]
     commands.append(["COMMAND", "INFO", "no-such-command", "Multi", "CLIENT|NOPE"])
-    ours, real = side_by_side(ports, commands, protocol)
-    for args, a, b in zip(commands, ours, real):
-        assert a == b, args
+    assert_same_replies(pair, commands, protocol)
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_command_docs_bytes_match_redis(ports, protocol):
+def test_command_docs_bytes_match_redis(pair, protocol):
     commands = [["COMMAND", "DOCS", name] for name in DOCS_EXACT]
     commands.append(["COMMAND", "DOCS", "no-such-command", "MULTI", "watch"])
-    ours, real = side_by_side(ports, commands, protocol)
-    for args, a, b in zip(commands, ours, real):
-        assert a == b, args
+    assert_same_replies(pair, commands, protocol)
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_command_entry_with_subcommands_matches_redis(ports, protocol):
+def test_command_entry_with_subcommands_matches_redis(pair, protocol):
     """COMMAND's own entry; subcommand order is hash order in Redis, so compare by name."""
-    ours, real = side_by_side(ports, [["COMMAND", "INFO", "command"]], protocol)
+    ours, real = side_by_side(pair, [["COMMAND", "INFO", "command"]], protocol)
 
     def parse(raw):
         reader = hiredis.Reader()
@@ -94,10 +72,8 @@ GETKEYS_CASES = [
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_command_getkeys_matches_redis(ports, protocol):
-    ours, real = side_by_side(ports, GETKEYS_CASES, protocol)
-    for args, a, b in zip(GETKEYS_CASES, ours, real):
-        assert a == b, args
+def test_command_getkeys_matches_redis(pair, protocol):
+    assert_same_replies(pair, GETKEYS_CASES, protocol)
 
 
 LIST_CASES = [
@@ -120,16 +96,14 @@ LIST_CASES = [
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_command_list_help_and_errors_match_redis(ports, protocol):
-    ours, real = side_by_side(ports, LIST_CASES, protocol)
-    for args, a, b in zip(LIST_CASES, ours, real):
-        assert a == b, args
+def test_command_list_help_and_errors_match_redis(pair, protocol):
+    assert_same_replies(pair, LIST_CASES, protocol)
 
 
 @pytest.mark.parametrize("filterby", [("ACLCAT", "transaction"), ("ACLCAT", "TRANSACTION"),
                                       ("PATTERN", "command*"), ("PATTERN", "*watch")])
-def test_command_list_filters_as_sets(ports, filterby):
-    ours, real = side_by_side(ports, [["COMMAND", "LIST", "FILTERBY", *filterby]], 2)
+def test_command_list_filters_as_sets(pair, filterby):
+    ours, real = side_by_side(pair, [["COMMAND", "LIST", "FILTERBY", *filterby]], 2)
     parse = [hiredis.Reader() for _ in range(2)]
     parse[0].feed(ours[0])
     parse[1].feed(real[0])
@@ -142,8 +116,8 @@ def texts(values) -> list[str]:
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_redis_py_reads_the_command_table(ports, protocol):
-    r = redis.Redis(port=ports[0], protocol=protocol, socket_timeout=10)
+def test_redis_py_reads_the_command_table(pair, protocol):
+    r = redis.Redis(port=pair[0].port, protocol=protocol, socket_timeout=10)
     try:
         table = r.command()
         assert r.command_count() == len(table)
@@ -165,13 +139,13 @@ def test_redis_py_reads_the_command_table(ports, protocol):
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_every_entry_is_well_formed(ports, protocol):
+def test_every_entry_is_well_formed(pair, protocol):
     """All entries: 10 fields, flags/categories/tips/specs as sets (RESP3), subcommands nest."""
-    raw = raw_replies(ports[0], [["COMMAND"]], protocol)[0]
+    raw = raw_replies(pair[0].port, [["COMMAND"]], protocol)[0]
     reader = hiredis.Reader()
     reader.feed(raw)
     entries = reader.gets()
-    assert len(entries) == int(raw_replies(ports[0], [["COMMAND", "COUNT"]])[0][1:-2])
+    assert len(entries) == int(raw_replies(pair[0].port, [["COMMAND", "COUNT"]])[0][1:-2])
 
     def check(entry, parent=None):
         assert len(entry) == 10
@@ -193,13 +167,13 @@ def test_every_entry_is_well_formed(ports, protocol):
         assert b"\r\n~" in raw and b"\r\n%3\r\n$5\r\nflags\r\n~" in raw
 
 
-def test_redis_cli_help_matches_redis(ports):
+def test_redis_cli_help_matches_redis(pair):
     """redis-cli fetches COMMAND DOCS at start-up and renders `help` from it."""
     script = ("help multi\nhelp exec\nhelp discard\nhelp watch\nhelp unwatch\n"
               "help command info\nhelp command list\nhelp command getkeys\n"
               "help @transactions\nmulti\nping\nexec\n")
-    ours = redis_cli(ports[0], stdin=script)
-    real = redis_cli(ports[1], stdin=script)
+    ours = redis_cli(pair[0].port, stdin=script)
+    real = redis_cli(pair[1].port, stdin=script)
     assert "Watch the given keys" in ours and "WATCH" in ours
     assert "QUEUED" in ours and "PONG" in ours
     assert ours == real

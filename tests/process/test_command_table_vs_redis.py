@@ -7,80 +7,18 @@ Every mismatch is reported at once.
 """
 from __future__ import annotations
 
-import contextlib
-import shutil
-import socket
-import subprocess
-
-import hiredis
-
-import pytest
 import redis
 
 import cluster.commands  # noqa: F401  (registers every command in TABLE)
 from cluster.table import TABLE
-from tests.support import free_port, wait_until
+from tests.support import raw_replies, real_redis
 
 # Commands we implement that Redis 7.0.15 does not have, each with the reason.
 NOT_IN_REDIS_7_0 = {
     "client|setinfo": "added in Redis 7.2 (redis-py sends it on connect)",
     "client|no-touch": "added in Redis 7.2",
+    "cluster|myshardid": "added in Redis 7.2 (issue 3 asks for it)",
 }
-
-
-@contextlib.contextmanager
-def real_redis(*extra: str):
-    """A real redis-server on its own free port; always stopped afterwards."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = redis.Redis(port=port, socket_timeout=10)
-        wait_until(lambda: proc.poll() is not None or client.ping(), 10,
-                   message="real redis-server")
-        assert proc.poll() is None, "redis-server exited"
-        client.close()
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _read_one(sock) -> bytes:
-    """Bytes of exactly one reply (the peer sends nothing unasked)."""
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("connection closed")
-        data += chunk
-        reader = hiredis.Reader(notEnoughData=Ellipsis)
-        reader.feed(data)
-        if reader.gets() is not Ellipsis:
-            return data
-
-
-def raw_replies(port: int, commands: list, protocol: int = 2) -> list[bytes]:
-    """The raw reply bytes of each command, sent one at a time on one connection."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        if protocol == 3:
-            sock.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n")
-            _read_one(sock)
-        out = []
-        for args in commands:
-            args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-            sock.sendall(b"*%d\r\n" % len(args) +
-                         b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-            out.append(_read_one(sock))
-        return out
 
 
 def raw_conn(port: int, protocol: int = 2):
@@ -149,8 +87,8 @@ def all_names() -> list[str]:
 
 
 def test_every_command_matches_redis_7_0_15(node):
-    with real_redis() as real_port:
-        ours_conn, real_conn = raw_conn(node.port), raw_conn(real_port)
+    with real_redis() as real_server:
+        ours_conn, real_conn = raw_conn(node.port), raw_conn(real_server.port)
         try:
             version = _pairs(query(real_conn, "HELLO"))[b"version"]
             assert version == b"7.0.15", f"the yardstick must be 7.0.15, got {version!r}"
@@ -210,8 +148,8 @@ def getkeys_probes() -> list[tuple[str, list[str]]]:
 def test_getkeys_agrees_with_redis_for_every_keyed_command(node):
     probes = [call for _, call in getkeys_probes()]
     assert probes, "no keyed commands in the table"
-    with real_redis() as real_port:
-        real = raw_replies(real_port, probes)
+    with real_redis() as real_server:
+        real = raw_replies(real_server.port, probes)
     ours = raw_replies(node.port, probes)
     problems = [f"{' '.join(p[2:])}: ours={a!r} redis={b!r}"
                 for p, a, b in zip(probes, ours, real) if a != b]

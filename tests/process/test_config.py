@@ -2,45 +2,42 @@
 import pytest
 import redis
 
-from tests.support import NodeProcess, redis_cli, wait_until
+from tests.support import NodeProcess, redis_cli, running, wait_until
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    proc = NodeProcess(tmp_path_factory.mktemp("config"))
-    proc.start()
-    yield proc
-    proc.stop()
+def node(module_node):
+    """The module's one node."""
+    return module_node
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def rc(srv, request):
-    client = redis.Redis(port=srv.port, protocol=request.param, socket_timeout=10,
-                         decode_responses=True)
-    yield client
-    client.close()
+def rc(node, request):
+    with redis.Redis(port=node.port, protocol=request.param, socket_timeout=10,
+                     decode_responses=True) as client:
+        yield client
 
 
-def test_config_get_save_and_appendonly_are_pairs(rc, srv):
+def test_config_get_save_and_appendonly_are_pairs(rc, node):
     assert rc.config_get("save") == {"save": ""}          # the fixture starts with --save ""
     assert rc.config_get("appendonly") == {"appendonly": "no"}
-    raw = srv.raw(b"CONFIG GET save\r\nCONFIG GET appendonly\r\n")
+    raw = node.raw(b"CONFIG GET save\r\nCONFIG GET appendonly\r\n")
     assert raw == b"*2\r\n$4\r\nsave\r\n$0\r\n\r\n*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
-    assert srv.raw(b"HELLO 3\r\nCONFIG GET appendonly\r\n").endswith(
+    assert node.raw(b"HELLO 3\r\nCONFIG GET appendonly\r\n").endswith(
         b"%1\r\n$10\r\nappendonly\r\n$2\r\nno\r\n")
 
 
-def test_redis_cli_config_get(srv):
-    assert redis_cli(srv.port, "CONFIG", "GET", "save") == "save\n\n"
-    assert redis_cli(srv.port, "CONFIG", "GET", "appendonly") == "appendonly\nno\n"
-    out = redis_cli(srv.port, "CONFIG", "GET", "maxmemory*").split("\n")
+def test_redis_cli_config_get(node):
+    assert redis_cli(node.port, "CONFIG", "GET", "save") == "save\n\n"
+    assert redis_cli(node.port, "CONFIG", "GET", "appendonly") == "appendonly\nno\n"
+    out = redis_cli(node.port, "CONFIG", "GET", "maxmemory*").split("\n")
     assert "maxmemory-policy" in out and "noeviction" in out
 
 
-def test_config_get_several_patterns(rc, srv):
+def test_config_get_several_patterns(rc, node):
     got = rc.execute_command("CONFIG", "GET", "port", "slave-read-only", "hz")
     got = dict(zip(got[::2], got[1::2])) if isinstance(got, list) else got
-    assert got == {"port": str(srv.port), "slave-read-only": "yes", "hz": "10"}
+    assert got == {"port": str(node.port), "slave-read-only": "yes", "hz": "10"}
     assert len(rc.config_get("*")) == 192
 
 
@@ -91,12 +88,7 @@ def test_config_rewrite_without_file(rc):
 def test_config_rewrite_with_a_file(tmp_path):
     conf = tmp_path / "node.conf"
     conf.write_text("# my settings\nmaxmemory 100mb\n\n# end\n")
-    proc = NodeProcess(tmp_path / "n", port=None)
-    proc.args = []
-    cmd = proc.command()
-    proc.command = lambda: cmd[:4] + [str(conf)] + cmd[4:]
-    proc.start()
-    try:
+    with running(NodeProcess(tmp_path / "n", conf=conf)) as proc:
         r = redis.Redis(port=proc.port, socket_timeout=5)
         assert r.info("server")["config_file"] == str(conf)
         r.config_set("maxmemory", "3gb")
@@ -109,8 +101,6 @@ def test_config_rewrite_with_a_file(tmp_path):
         wait_until(lambda: "CONFIG REWRITE executed with success." in proc.log(),
                    message="rewrite logged")
         r.close()
-    finally:
-        proc.stop()
 
 
 def test_config_set_loglevel_changes_what_is_logged(make_node):

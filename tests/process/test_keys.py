@@ -3,78 +3,48 @@ side with a real redis-server 7.0 (same replies; DUMP payloads exchanged both wa
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import time
 
 import hiredis
 import pytest
 import redis
 
-from cluster.propagate import encode_command
-from tests.support import NodeProcess, free_port, redis_cli, wait_until
+from tests.support import mb, redis_cli, wait_until
 
 pytestmark = pytest.mark.process
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    """One of our nodes for the whole module (rr / cli from conftest use it)."""
-    proc = NodeProcess(tmp_path_factory.mktemp("keys") / "node")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def node(module_node):
+    """The module's one node (rr / cli from conftest use it)."""
+    return module_node
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    """A real redis-server 7.0 on a free port, as the yardstick."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("real")
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port, socket_timeout=10)
-    try:
-        wait_until(client.ping, 10, message="real redis-server")
+def real(module_real):
+    """A redis-py client on the module's real redis-server 7.0 (the yardstick)."""
+    with redis.Redis(port=module_real.port, socket_timeout=10) as client:
         yield client
-    finally:
-        try:
-            client.shutdown(nosave=True)
-        except redis.RedisError:
-            pass
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        client.close()
 
 
 @pytest.fixture
 def ours(node):
-    client = redis.Redis(port=node.port, socket_timeout=10)
-    yield client
-    client.close()
+    with redis.Redis(port=node.port, socket_timeout=10) as client:
+        yield client
 
 
 @pytest.fixture(autouse=True)
 def _clean(node, request):
     """Every test starts with empty servers."""
     redis.Redis(port=node.port).flushall()
-    if "real" in request.fixturenames:
-        request.getfixturevalue("real").flushall()
+    if "module_real" in request.fixturenames:     # also when through `real`
+        redis.Redis(port=request.getfixturevalue("module_real").port).flushall()
 
 
-def raw_replies(port: int, commands: list[list]) -> list:
+def pipelined_replies(port: int, commands: list[list]) -> list:
     """Send a pipeline of commands; return the parsed replies (errors as their text)."""
-    payload = b"".join(encode_command([a if isinstance(a, bytes) else str(a).encode()
-                                       for a in c]) for c in commands)
+    payload = b"".join(mb(*c) for c in commands)
     reader = hiredis.Reader()
     out = []
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -136,9 +106,9 @@ SIDE_BY_SIDE = [
 ]
 
 
-def test_same_replies_as_real_redis(node, real):
-    ours = raw_replies(node.port, SIDE_BY_SIDE)
-    theirs = raw_replies(real.connection_pool.connection_kwargs["port"], SIDE_BY_SIDE)
+def test_same_replies_as_real_redis(node, module_real):
+    ours = pipelined_replies(node.port, SIDE_BY_SIDE)
+    theirs = pipelined_replies(module_real.port, SIDE_BY_SIDE)
     for command, mine, expected in zip(SIDE_BY_SIDE, ours, theirs):
         if command[0] == "keys":
             mine, expected = sorted(mine), sorted(expected)

@@ -2,53 +2,21 @@
 byte for byte with a real redis-server 7.0.15."""
 from __future__ import annotations
 
-import socket
-
-import hiredis
 import pytest
 import redis
 
-from tests.support import NodeProcess, real_redis
+from tests.support import assert_same_replies
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    proc = NodeProcess(tmp_path_factory.mktemp("lists") / "node")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def real():
-    with real_redis() as handle:
-        yield handle
+def node(module_node):
+    """The module's one node (rr / cli from conftest use it)."""
+    return module_node
 
 
 @pytest.fixture
 def k(request):
     return lambda name="l": f"{request.node.name}:{name}"
-
-
-def raw_replies(port: int, commands: list, protocol: int) -> list[bytes]:
-    """Raw reply bytes of each command, one connection, one command at a time."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        out = []
-        for args in [["HELLO", protocol]] + commands:
-            args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-            sock.sendall(b"*%d\r\n" % len(args) +
-                         b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-            data = b""
-            while True:
-                data += sock.recv(65536)
-                reader = hiredis.Reader(notEnoughData=Ellipsis)
-                reader.feed(data)
-                if reader.gets() is not Ellipsis:
-                    break
-            out.append(data)
-        return out[1:]
 
 
 SCRIPT = [
@@ -73,11 +41,8 @@ SCRIPT = [
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_raw_replies_match_redis(node, real, protocol):
-    ours = raw_replies(node.port, SCRIPT, protocol)
-    theirs = raw_replies(real.port, SCRIPT, protocol)
-    for args, got, want in zip(SCRIPT, ours, theirs):
-        assert got == want, args
+def test_raw_replies_match_redis(pair, protocol):
+    assert_same_replies(pair, SCRIPT, protocol)
 
 
 def test_push_pop_range(rr, k):

@@ -10,14 +10,9 @@ import hiredis
 import pytest
 import redis
 
-from tests.support import NodeProcess, real_redis
+from tests.support import mb, node_process, real_redis
 
 ID = re.compile(rb"(\$2\r\nid\r\n:)\d+\r\n")
-
-
-def mb(*args) -> bytes:
-    args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
 
 
 class Conn:
@@ -64,33 +59,18 @@ def conversation(port: int, steps) -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    """(our node, a real redis-server), neither with a password."""
-    node = NodeProcess(tmp_path_factory.mktemp("protocol") / "node")
-    node.start()
-    try:
-        with real_redis() as real:
-            yield node, real
-    finally:
-        node.stop()
-
-
-@pytest.fixture(scope="module")
 def pw_pair(tmp_path_factory):
     """(our node, a real redis-server), both with requirepass pw."""
-    node = NodeProcess(tmp_path_factory.mktemp("protocol_pw") / "node", ["--requirepass", "pw"])
-    node.start()
-    try:
-        with real_redis("--requirepass", "pw") as real:
-            yield node, real
-    finally:
-        node.stop()
+    args = ("--requirepass", "pw")
+    with node_process(tmp_path_factory.mktemp("protocol_pw"), *args) as node, \
+            real_redis(*args) as real:
+        yield node, real
 
 
 @pytest.fixture(scope="module")
-def node(pair):
+def node(module_node):
     """Our node of `pair`: the conftest clients (r, rr) connect to it."""
-    return pair[0]
+    return module_node
 
 
 def same(pair, steps) -> list[bytes]:

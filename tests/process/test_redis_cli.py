@@ -5,23 +5,8 @@ import re
 import shutil
 import subprocess
 
-import pytest
-
-from tests.support import NodeProcess, real_redis
-
 if shutil.which("redis-cli") is None:  # the suite needs it: fail loudly, never skip
     raise RuntimeError("redis-cli is not installed (apt-get install redis-tools)")
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    node = NodeProcess(tmp_path_factory.mktemp("cli") / "node")
-    node.start()
-    try:
-        with real_redis() as real:
-            yield node, real
-    finally:
-        node.stop()
 
 
 def cli(port: int, *args: str, stdin: str | bytes | None = None) -> tuple[str, int]:

@@ -6,30 +6,22 @@ import time
 import pytest
 import redis
 
-from tests.support import NodeProcess, redis_cli, wait_until
+from tests.support import redis_cli, wait_until
 
 CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free "
                  "argv-mem multi-mem rbs rbp obl oll omem tot-mem events cmd user redir "
                  "resp").split()
+NODE_ARGS = ["--enable-debug-command", "yes"]
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    proc = NodeProcess(tmp_path_factory.mktemp("server"), ["--enable-debug-command", "yes"])
-    proc.start()
-    yield proc
-    proc.stop()
+def node(module_node):
+    """The module's one node (rr / cli from conftest use it)."""
+    return module_node
 
 
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def rc(srv, request):
-    client = redis.Redis(port=srv.port, protocol=request.param, socket_timeout=10)
-    yield client
-    client.close()
-
-
-def test_info_parses_the_same_in_both_protocols(rc):
-    info = rc.info()
+def test_info_parses_the_same_in_both_protocols(rr):
+    info = rr.info()
     assert info["redis_version"] == "7.0.15"
     assert info["redis_mode"] == "standalone"
     assert info["role"] == "master" and info["connected_slaves"] == 0
@@ -38,49 +30,49 @@ def test_info_parses_the_same_in_both_protocols(rc):
     assert len(str(info["master_replid"])) == 40
     assert "pyredis_cluster_version" in info
     assert info["connected_clients"] >= 1
-    assert set(rc.info("server")) >= {"run_id", "tcp_port", "uptime_in_seconds", "hz",
+    assert set(rr.info("server")) >= {"run_id", "tcp_port", "uptime_in_seconds", "hz",
                                       "executable", "config_file", "process_id"}
-    rc.set("info:k", "v")
-    assert rc.info("keyspace")["db0"]["keys"] >= 1
-    stats = rc.info("commandstats")["cmdstat_set"]
+    rr.set("info:k", "v")
+    assert rr.info("keyspace")["db0"]["keys"] >= 1
+    stats = rr.info("commandstats")["cmdstat_set"]
     assert stats["calls"] >= 1 and "usec_per_call" in stats
 
 
-def test_info_wire_format(srv):
-    raw = srv.raw(b"INFO cluster\r\nINFO bogus\r\nHELLO 3\r\nINFO cluster\r\n")
+def test_info_wire_format(node):
+    raw = node.raw(b"INFO cluster\r\nINFO bogus\r\nHELLO 3\r\nINFO cluster\r\n")
     assert raw.startswith(b"$30\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n$0\r\n\r\n")
     assert raw.endswith(b"=34\r\ntxt:# Cluster\r\ncluster_enabled:0\r\n\r\n")
 
 
-def test_redis_cli_info_and_client_list(srv):
-    out = redis_cli(srv.port, "INFO", "server")
+def test_redis_cli_info_and_client_list(node):
+    out = redis_cli(node.port, "INFO", "server")
     assert out.startswith("# Server\nredis_version:7.0.15\n")
-    assert f"tcp_port:{srv.port}\n" in out
-    listing = redis_cli(srv.port, "CLIENT", "LIST")
+    assert f"tcp_port:{node.port}\n" in out
+    listing = redis_cli(node.port, "CLIENT", "LIST")
     fields = [f.split("=", 1)[0] for f in listing.strip().split("\n")[-1].split(" ")]
     assert fields == CLIENT_FIELDS
     assert "cmd=client|list" in listing
 
 
-def test_client_list_and_info_parse_in_both_protocols(rc):
-    rc.client_setname("tester")
-    name = rc.client_getname()                     # RESP3: redis-py leaves it as bytes
+def test_client_list_and_info_parse_in_both_protocols(rr):
+    rr.client_setname("tester")
+    name = rr.client_getname()                     # RESP3: redis-py leaves it as bytes
     assert (name.decode() if isinstance(name, bytes) else name) == "tester"
-    mine = [c for c in rc.client_list() if c["name"] == "tester"]
+    mine = [c for c in rr.client_list() if c["name"] == "tester"]
     assert len(mine) == 1 and list(mine[0]) == CLIENT_FIELDS
-    info = rc.client_info()
+    info = rr.client_info()
     assert info["name"] == "tester" and info["cmd"] == "client|info"
-    assert int(info["id"]) == rc.client_id()
-    assert info["resp"] == str(rc.get_connection_kwargs().get("protocol", 2))
+    assert int(info["id"]) == rr.client_id()
+    assert info["resp"] == str(rr.get_connection_kwargs().get("protocol", 2))
     with pytest.raises(redis.ResponseError, match="Client names cannot contain spaces"):
-        rc.client_setname("a b")
+        rr.client_setname("a b")
 
 
-def test_client_kill_closes_another_connection(srv):
-    victim = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+def test_client_kill_closes_another_connection(node):
+    victim = socket.create_connection(("127.0.0.1", node.port), timeout=5)
     victim.sendall(b"CLIENT ID\r\n")
     victim_id = int(victim.recv(100)[1:-2])
-    killer = redis.Redis(port=srv.port, socket_timeout=5)
+    killer = redis.Redis(port=node.port, socket_timeout=5)
     assert killer.execute_command("CLIENT", "KILL", "ID", victim_id) == 1
     victim.settimeout(5)
     assert victim.recv(100) == b""                 # closed by the server
@@ -94,8 +86,8 @@ def test_client_kill_closes_another_connection(srv):
     killer.close()
 
 
-def test_old_form_client_kill_can_kill_itself(srv):
-    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+def test_old_form_client_kill_can_kill_itself(node):
+    with socket.create_connection(("127.0.0.1", node.port), timeout=5) as s:
         s.sendall(b"CLIENT INFO\r\n")
         addr = s.recv(4096).split(b"addr=")[1].split(b" ")[0]
         s.sendall(b"CLIENT KILL " + addr + b"\r\n")
@@ -103,31 +95,31 @@ def test_old_form_client_kill_can_kill_itself(srv):
         assert s.recv(100) == b""
 
 
-def test_time_lastsave_and_wait(rc):
-    sec, usec = rc.time()
+def test_time_lastsave_and_wait(rr):
+    sec, usec = rr.time()
     assert abs(sec - time.time()) < 5 and 0 <= usec < 10**6
-    assert isinstance(rc.lastsave().year, int)
-    assert rc.execute_command("WAIT", 0, 0) == 0
+    assert isinstance(rr.lastsave().year, int)
+    assert rr.execute_command("WAIT", 0, 0) == 0
     start = time.monotonic()
-    assert rc.execute_command("WAIT", 1, 150) == 0
+    assert rr.execute_command("WAIT", 1, 150) == 0
     assert time.monotonic() - start >= 0.14
 
 
-def test_slowlog_entries_shape(rc):
-    rc.config_set("slowlog-log-slower-than", 0)
+def test_slowlog_entries_shape(rr):
+    rr.config_set("slowlog-log-slower-than", 0)
     try:
-        rc.slowlog_reset()
-        rc.set("slow:key", "x")
-        entries = rc.slowlog_get(5)
+        rr.slowlog_reset()
+        rr.set("slow:key", "x")
+        entries = rr.slowlog_get(5)
         assert any(e["command"] == b"SET slow:key x" for e in entries)
-        assert rc.slowlog_len() >= 1
+        assert rr.slowlog_len() >= 1
     finally:
-        rc.config_set("slowlog-log-slower-than", 10000)
+        rr.config_set("slowlog-log-slower-than", 10000)
 
 
-def test_debug_sleep_blocks_the_whole_server(srv):
-    sleeper = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-    other = redis.Redis(port=srv.port, socket_timeout=10)
+def test_debug_sleep_blocks_the_whole_server(node):
+    sleeper = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+    other = redis.Redis(port=node.port, socket_timeout=10)
     other.ping()
     sleeper.sendall(b"DEBUG SLEEP 0.6\r\n")
     time.sleep(0.1)                                # let the sleep start first
@@ -139,14 +131,14 @@ def test_debug_sleep_blocks_the_whole_server(srv):
     other.close()
 
 
-def test_debug_digest_and_memory_usage(rc):
-    rc.set("d:a", "1")
-    d1 = rc.execute_command("DEBUG", "DIGEST")
+def test_debug_digest_and_memory_usage(rr):
+    rr.set("d:a", "1")
+    d1 = rr.execute_command("DEBUG", "DIGEST")
     assert len(d1) == 40 and d1 not in (b"0" * 40, "0" * 40)
-    rc.set("d:a", "2")
-    assert rc.execute_command("DEBUG", "DIGEST") != d1
-    assert rc.memory_usage("d:a") > 0
-    assert rc.memory_usage("d:nokey") is None
+    rr.set("d:a", "2")
+    assert rr.execute_command("DEBUG", "DIGEST") != d1
+    assert rr.memory_usage("d:a") > 0
+    assert rr.memory_usage("d:nokey") is None
 
 
 def test_idle_clients_are_closed_after_timeout(make_node):

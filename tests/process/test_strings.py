@@ -7,17 +7,13 @@ import time
 import pytest
 import redis
 
-from tests.support import NodeProcess, wait_until
+from tests.support import wait_until
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    proc = NodeProcess(tmp_path_factory.mktemp("strings") / "node")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def node(module_node):
+    """The module's one node (rr / cli from conftest use it)."""
+    return module_node
 
 
 @pytest.fixture

@@ -9,20 +9,7 @@ import itertools
 import pytest
 import redis
 
-from tests.process.test_command_table_vs_redis import raw_replies, real_redis
-from tests.support import NodeProcess, redis_cli, wait_until
-
-
-@pytest.fixture(scope="module")
-def ports(tmp_path_factory):
-    """(our port, real redis port), both up for the whole module."""
-    node = NodeProcess(tmp_path_factory.mktemp("txn-node"))
-    node.start()
-    try:
-        with real_redis() as real:
-            yield node.port, real
-    finally:
-        node.stop()
+from tests.support import redis_cli, side_by_side, wait_until
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
@@ -39,19 +26,13 @@ def fresh(name: str) -> str:
 
 
 @pytest.fixture
-def clients(ports, protocol):
+def clients(pair, protocol):
     """Two redis-py clients on our node, speaking `protocol`."""
-    made = [redis.Redis(port=ports[0], protocol=protocol, socket_timeout=10)
+    made = [redis.Redis(port=pair[0].port, protocol=protocol, socket_timeout=10)
             for _ in range(2)]
     yield made
     for c in made:
         c.close()
-
-
-def both(ports, commands, protocol):
-    ours = raw_replies(ports[0], commands, protocol)
-    real = raw_replies(ports[1], commands, protocol)
-    return ours, real
 
 
 # -- redis-py ------------------------------------------------------------------------
@@ -151,15 +132,15 @@ SEQUENCES = {
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCES))
-def test_raw_sequence_matches_redis(ports, protocol, name):
-    ours, real = both(ports, SEQUENCES[name], protocol)
+def test_raw_sequence_matches_redis(pair, protocol, name):
+    ours, real = side_by_side(pair, SEQUENCES[name], protocol)
     assert ours == real
 
 
-def test_null_array_bytes(ports, protocol):
+def test_null_array_bytes(pair, protocol):
     commands = [["SET", "nk", "1"], ["WATCH", "nk"], ["SET", "nk", "2"], ["MULTI"],
                 ["GET", "nk"], ["EXEC"]]
-    ours, real = both(ports, commands, protocol)
+    ours, real = side_by_side(pair, commands, protocol)
     assert ours[-1] == (b"*-1\r\n" if protocol == 2 else b"_\r\n")
     assert ours == real
 
@@ -204,11 +185,11 @@ BREAKERS = {
 
 
 @pytest.mark.parametrize("name", sorted(BREAKERS))
-def test_what_breaks_a_watch_matches_redis(ports, protocol, name):
+def test_what_breaks_a_watch_matches_redis(pair, protocol, name):
     setup, change, breaks = BREAKERS[name]
     key = fresh("wk")
-    ours = watch_outcome(ports[0], protocol, setup, change, key)
-    real = watch_outcome(ports[1], protocol, setup, change, key)
+    ours = watch_outcome(pair[0].port, protocol, setup, change, key)
+    real = watch_outcome(pair[1].port, protocol, setup, change, key)
     assert ours == real
     assert (ours is None) == breaks
 
@@ -238,19 +219,19 @@ def expiry_outcome(port, protocol, ttl_ms, watch_before_expiry):
 
 @pytest.mark.parametrize("watch_before_expiry", [True, False], ids=["expires-later",
                                                                      "already-expired"])
-def test_expiry_and_watch_match_redis(ports, protocol, watch_before_expiry):
+def test_expiry_and_watch_match_redis(pair, protocol, watch_before_expiry):
     """A key expiring after WATCH breaks it; one already expired at WATCH does not."""
     ttl = 250 if watch_before_expiry else 30   # room for a slow machine between SET and WATCH
-    ours = expiry_outcome(ports[0], protocol, ttl, watch_before_expiry)
-    real = expiry_outcome(ports[1], protocol, ttl, watch_before_expiry)
+    ours = expiry_outcome(pair[0].port, protocol, ttl, watch_before_expiry)
+    real = expiry_outcome(pair[1].port, protocol, ttl, watch_before_expiry)
     assert ours == real
     assert (ours is None) == watch_before_expiry
 
 
-def test_redis_cli_transaction_matches_redis(ports):
+def test_redis_cli_transaction_matches_redis(pair):
     script = ("SET ck 0\nMULTI\nSET ck 1\nINCR ck\nMULTI\nEXEC\nEXEC\nDISCARD\n"
               "MULTI\nSET ck\nEXEC\n")
-    ours = redis_cli(ports[0], stdin=script)
-    real = redis_cli(ports[1], stdin=script)
+    ours = redis_cli(pair[0].port, stdin=script)
+    real = redis_cli(pair[1].port, stdin=script)
     assert "QUEUED" in ours and "EXECABORT" in ours
     assert ours == real

@@ -20,6 +20,14 @@ def run(client, *args):
     return execute(client, [a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
+def transaction(client, *queued):
+    """MULTI, each command (queued), EXEC: the EXEC reply."""
+    run(client, "MULTI")
+    for args in queued:
+        run(client, *args)
+    return run(client, "EXEC")
+
+
 def message(reply):
     assert isinstance(reply, ReplyError), reply
     return reply.message
@@ -96,9 +104,7 @@ def test_watch_broken_by_another_client():
     assert run(c, "WATCH", "a", "b", "a") is OK
     assert c.watched == [(node.db(0), b"a"), (node.db(0), b"b")]
     run(other, "SET", "b", "2")
-    run(c, "MULTI")
-    run(c, "SET", "a", "1")
-    assert run(c, "EXEC") is NULL_ARRAY
+    assert transaction(c, ["SET", "a", "1"]) is NULL_ARRAY
     assert run(c, "GET", "a") is None
     assert c.watched == [] and node.db(0).watched == {}
     assert encode(NULL_ARRAY, False) == b"*-1\r\n" and encode(NULL_ARRAY, True) == b"_\r\n"
@@ -108,24 +114,18 @@ def test_watch_untouched_key_lets_exec_run_and_unwatch_forgets():
     _, c, other = setup()
     run(c, "WATCH", "a")
     run(other, "SET", "zzz", "1")
-    run(c, "MULTI")
-    run(c, "GET", "a")
-    assert run(c, "EXEC") == [None]
+    assert transaction(c, ["GET", "a"]) == [None]
     run(c, "WATCH", "a")
     assert run(c, "UNWATCH") is OK
     run(other, "SET", "a", "1")
-    run(c, "MULTI")
-    run(c, "GET", "a")
-    assert run(c, "EXEC") == [b"1"]
+    assert transaction(c, ["GET", "a"]) == [b"1"]
 
 
 def test_own_write_before_multi_breaks_own_watch():
     _, c, _ = setup()
     run(c, "WATCH", "a")
     run(c, "SET", "a", "1")
-    run(c, "MULTI")
-    run(c, "GET", "a")
-    assert run(c, "EXEC") is NULL_ARRAY
+    assert transaction(c, ["GET", "a"]) is NULL_ARRAY
 
 
 def test_watch_is_per_database():
@@ -133,9 +133,7 @@ def test_watch_is_per_database():
     run(c, "WATCH", "a")
     run(other, "SELECT", "1")
     run(other, "SET", "a", "x")
-    run(c, "MULTI")
-    run(c, "GET", "a")
-    assert run(c, "EXEC") == [None]
+    assert transaction(c, ["GET", "a"]) == [None]
 
 
 def test_keyspace_changes_break_watch():
@@ -147,9 +145,7 @@ def test_keyspace_changes_break_watch():
             db.store(b"k", b"v")
         run(c, "WATCH", "k")
         change(node, db)
-        run(c, "MULTI")
-        run(c, "GET", "k")
-        return run(c, "EXEC")
+        return transaction(c, ["GET", "k"])
 
     def expire(node, db):
         db.set_expire(b"k", T0 + 100_000)
@@ -165,31 +161,28 @@ def test_keyspace_changes_break_watch():
     assert watched_then(lambda n, db: n.keyspace.swap(0, 1), key_exists=False) == [None]
 
 
-def test_key_expiring_after_watch_breaks_exec_even_if_not_yet_deleted():
+def watch_key_then_let_it_expire():
+    """A client WATCHing "k", which expires (at T0 + 100) after the WATCH: (node, c, db)."""
     node, c, _ = setup()
     db = node.db(0)
     db.store(b"k", b"v")
     db.set_expire(b"k", T0 + 100)
     run(c, "WATCH", "k")
     node.set_time(T0 + 200)
+    return node, c, db
+
+
+def test_key_expiring_after_watch_breaks_exec_even_if_not_yet_deleted():
+    _, c, db = watch_key_then_let_it_expire()
     assert b"k" in db.data                          # not deleted by anyone yet
-    run(c, "MULTI")
-    run(c, "PING")
-    assert run(c, "EXEC") is NULL_ARRAY
+    assert transaction(c, ["PING"]) is NULL_ARRAY
 
 
 def test_key_expiring_after_watch_and_actively_expired_breaks_exec():
-    node, c, _ = setup()
-    db = node.db(0)
-    db.store(b"k", b"v")
-    db.set_expire(b"k", T0 + 100)
-    run(c, "WATCH", "k")
-    node.set_time(T0 + 200)
+    node, c, db = watch_key_then_let_it_expire()
     node.cron()
     assert b"k" not in db.data
-    run(c, "MULTI")
-    run(c, "PING")
-    assert run(c, "EXEC") is NULL_ARRAY
+    assert transaction(c, ["PING"]) is NULL_ARRAY
 
 
 def test_key_already_expired_at_watch_time_is_no_change():
@@ -200,17 +193,13 @@ def test_key_already_expired_at_watch_time_is_no_change():
     run(c, "WATCH", "k")
     run(other, "GET", "k")                          # lazy expiry elsewhere: no change
     node.cron()
-    run(c, "MULTI")
-    run(c, "GET", "k")
-    assert run(c, "EXEC") == [None]
+    assert transaction(c, ["GET", "k"]) == [None]
     # ... but writing it afterwards is a change.
     db.store(b"k", b"v")
     db.set_expire(b"k", T0 - 1)
     run(c, "WATCH", "k")
     run(other, "SET", "k", "new")
-    run(c, "MULTI")
-    run(c, "GET", "k")
-    assert run(c, "EXEC") is NULL_ARRAY
+    assert transaction(c, ["GET", "k"]) is NULL_ARRAY
 
 
 def test_exec_propagates_writes_wrapped_in_multi_exec():

@@ -1,0 +1,51 @@
+"""What the state machine asks its driver to do. Plain values, performed by the transport.
+
+Links: the state machine names every OUTBOUND link with an int it allocates (>= 1) and
+asks for it with Connect; the driver reports LinkUp/LinkDown for it. INBOUND links are
+named by the driver with negative ints; the state machine only answers on them (Send).
+"""
+from __future__ import annotations
+
+import attrs
+
+from gossip.messages import Message
+
+
+@attrs.frozen
+class Connect:
+    link: int
+    ip: str
+    cport: int
+
+
+@attrs.frozen
+class Disconnect:
+    link: int
+
+
+@attrs.frozen
+class Send:
+    link: int
+    message: Message
+
+
+@attrs.frozen
+class SaveConfig:
+    fsync: bool
+
+
+@attrs.frozen
+class Log:
+    level: str          # debug | verbose | notice | warning
+    text: str
+
+
+@attrs.frozen
+class Deliver:
+    """A PUBLISH / PUBLISHSHARD from another node, for this node's subscribers."""
+    channel: bytes
+    payload: bytes
+    shard: bool
+
+
+Effect = Connect | Disconnect | Send | SaveConfig | Log | Deliver

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from gossip import nodes_conf
-from gossip.effects import Deliver, Log, SaveConfig
+from gossip.effects import DeleteSlotKeys, Deliver, Log, SaveConfig
 from gossip.records import Flag, NodeRecord
 from gossip.state import ClusterConfig, ClusterState
 from gossip.transport import BusTransport, now_ms
@@ -71,16 +71,35 @@ class ClusterNode:
                 self.log(effect.level, effect.text)
             elif isinstance(effect, SaveConfig):
                 self.save_config(effect.fsync)
+            elif isinstance(effect, DeleteSlotKeys):
+                self.deliver(effect)
             elif len(self._pending) < MAX_PENDING:
                 self._pending.append(effect)
 
     def log(self, level: str, text: str) -> None:
         getattr(self.node.log, level, self.node.log.notice)(text)
 
-    def deliver(self, effect: Deliver) -> None:
+    def deliver(self, effect: Deliver | DeleteSlotKeys) -> None:
+        """The bus's effects on the data side: a PUBLISH to deliver, or lost slots whose
+        keys go (delKeysInSlot: db 0, not propagated, as Redis 7.0)."""
+        if effect.__class__ is DeleteSlotKeys:
+            self.delete_slot_keys(effect.slots)
+            return
         hook = getattr(self.node, "deliver_cluster_message", None)
         if hook is not None:
             hook(effect.channel, effect.payload, effect.shard)
+
+    def delete_slot_keys(self, slots) -> int:
+        db = self.node.keyspace[0]
+        deleted = 0
+        for slot in slots:
+            keys = list(db.keys_in_slot(slot))
+            for key in keys:
+                deleted += db.delete(key)
+        if deleted:
+            self.log("verbose", f"Deleted {deleted} keys of {len(slots)} slots this node "
+                               "no longer owns")
+        return deleted
 
     def make_transport(self) -> BusTransport:
         from cluster.server import _bind_addresses

@@ -1,14 +1,17 @@
 """A command's way through the node: lookup, arity, auth, MULTI queueing, call, stats.
 
 `execute(client, argv)` is what the connection calls for every parsed request; it returns
-the reply value (or a `Block` telling the connection to wait). Nothing here does I/O.
+the reply value (or a `Block` / `Await` telling the connection to wait). Nothing here
+does I/O.
 """
 from __future__ import annotations
 
 import time
 import traceback
 
+from cluster import inflight
 from cluster.reply import QUEUED, ReplyError
+from cluster.routing import refuse, route
 from cluster.table import TABLE, Command
 
 _perf_ns = time.perf_counter_ns
@@ -32,6 +35,18 @@ class Block:
         self.timeout_ms = timeout_ms
         self.reply = reply
         self.ready = ready
+
+
+class Await:
+    """A handler's answer meaning: the connection awaits `fn()` (a coroutine function of
+    no arguments, e.g. MIGRATE's network part) and replies with what it returns, which
+    may itself be a Block or an Await. The node keeps serving other clients meanwhile.
+    The connection starts `fn` at once (a handler may hold resources `fn` releases)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
 
 
 def _resolve(argv: list[bytes]) -> Command | None:
@@ -88,11 +103,19 @@ def execute(client, argv: list[bytes]):
         return reject(client, cmd, f"ERR wrong number of arguments for '{cmd.name}' command")
     if not client.authenticated and not cmd.no_auth:
         return reject(client, cmd, "NOAUTH Authentication required.")
+    if client.node.cluster is not None and not client.is_master_link:
+        refused = route(client, cmd, argv)      # MOVED / ASK / CROSSSLOT / ... (routing.py)
+        if refused is not None:
+            return refuse(client, cmd, refused)
     if client.in_multi and cmd.name not in MULTI_CONTROL:
         if cmd.no_multi:
             return reject(client, cmd, "ERR Command not allowed inside a transaction")
         client.multi_queue.append((cmd, argv))
         return QUEUED
+    if inflight.ACTIVE:
+        held_by = inflight.blocker(client, cmd, argv)     # a key of a MIGRATE in flight
+        if held_by is not None:
+            return Await(inflight.wait_then_execute(client, argv, held_by))
     return call(client, cmd, argv)
 
 
@@ -110,6 +133,8 @@ def reject(client, cmd: Command | None, message: str) -> ReplyError:
     node.stats.count_error(message)
     if cmd is not None:
         node.stats.command(cmd.name).rejected += 1
+    if client.asking and not client.in_multi and (cmd is None or cmd.name != "asking"):
+        client.asking = False       # resetClient: ASKING lasts one command, rejected too
     return ReplyError(message)
 
 

@@ -275,7 +275,7 @@ def section_stats(node) -> list[str]:
         ("pubsubshard_channels", shard),
         ("latest_fork_usec", 0),
         ("total_forks", g("total_forks")),
-        ("migrate_cached_sockets", 0),
+        ("migrate_cached_sockets", len(getattr(node, "migrate_sockets", None) or ())),
         ("slave_expires_tracked_keys", 0),
         ("active_defrag_hits", 0),
         ("active_defrag_misses", 0),

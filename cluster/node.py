@@ -49,6 +49,10 @@ class Node:
         # The cluster bus side (cluster.cluster_node.ClusterNode) when cluster-enabled;
         # attached by the process start-up (cli.server) or a test, None in standalone.
         self.cluster = None
+        # MIGRATE: keys held by migrations in flight (cluster.inflight) and the cached
+        # connections to targets (cluster.migrate_io.SocketCache, made on first use).
+        self.inflight_keys: dict = {}
+        self.migrate_sockets = None
 
     # -- time ---------------------------------------------------------------------
     def set_time(self, now_ms: int | None = None) -> int:
@@ -66,6 +70,8 @@ class Node:
         now = self.keyspace.now_ms
         self.keyspace.active_expire_cycle(now, budget=5000)
         self.stats.sample(now)
+        if self.migrate_sockets:
+            self.migrate_sockets.close_idle(now)
         timeout = self.config["timeout"]
         if timeout:
             for client in list(self.clients.values()):

@@ -14,7 +14,7 @@ import socket as pysocket
 import trio
 
 from cluster import commands  # noqa: F401  (registers every command in the table)
-from cluster.dispatch import Block, execute
+from cluster.dispatch import Await, Block, execute
 from cluster.node import Node
 from cluster.protocol import RequestParser
 from cluster.reply import OK, ReplyError, Status, encode
@@ -219,6 +219,15 @@ class Server:
                         reply = await self._wait(client, reply)
                         resp3 = client.resp == 3
                         out.append(encode(reply, resp3))
+                    elif cls is Await:
+                        reply = await self._await(client, reply)
+                        if reply.__class__ is Block:
+                            if out:
+                                await self._send(sock, client, b"".join(out))
+                                out = []
+                            reply = await self._wait(client, reply)
+                        resp3 = client.resp == 3
+                        out.append(encode(reply, resp3))
                     else:
                         # Read the protocol after the command: HELLO 3 answers in RESP3.
                         resp3 = client.resp == 3
@@ -263,6 +272,19 @@ class Server:
                 view = view[sock.send(view):]
             except (BlockingIOError, InterruptedError):
                 pass
+
+    async def _await(self, client, pending):
+        """Run an Await's coroutine (started at once: see dispatch.Await), and the next
+        one if its result is an Await again; return the first other result."""
+        reply = pending
+        while reply.__class__ is Await:
+            client.blocked = True
+            try:
+                reply = await reply.fn()
+            finally:
+                client.blocked = False
+            self.node.set_time()
+        return reply
 
     async def _wait(self, client, block: Block):
         client.blocked = True

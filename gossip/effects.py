@@ -48,4 +48,12 @@ class Deliver:
     shard: bool
 
 
-Effect = Connect | Disconnect | Send | SaveConfig | Log | Deliver
+@attrs.frozen
+class DeleteSlotKeys:
+    """This node lost slots it owned to a node with a newer config (UPDATE / heartbeat):
+    delete its keys in those slots from db 0 (delKeysInSlot; Redis 7.0 does not propagate
+    these deletions). Slots without keys are listed too: the node checks."""
+    slots: tuple[int, ...]
+
+
+Effect = Connect | Disconnect | Send | SaveConfig | Log | Deliver | DeleteSlotKeys

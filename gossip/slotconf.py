@@ -1,7 +1,8 @@
 """Slot ownership and config epochs: rebinding claimed slots by config epoch, UPDATE
 messages, config epoch collisions, bumping without consensus, role changes seen in
-headers (clusterUpdateSlotsConfigWith, clusterHandleConfigEpochCollision,
-clusterBumpConfigEpochWithoutConsensus, clusterSetNodeAsMaster, clusterSetMaster).
+headers, dropping the keys of slots this primary lost (clusterUpdateSlotsConfigWith,
+clusterHandleConfigEpochCollision, clusterBumpConfigEpochWithoutConsensus,
+clusterSetNodeAsMaster, clusterSetMaster).
 Functions take the ClusterState as `st`.
 
 Replica reconfiguration is recorded here (myself's flags and primary id) but the node
@@ -9,6 +10,7 @@ acting on it (replication) is a later issue.
 """
 from __future__ import annotations
 
+from gossip.effects import DeleteSlotKeys
 from gossip.messages import Header, Message, MsgType
 from gossip.records import Flag, NodeRecord, SlotBitmap
 
@@ -42,6 +44,7 @@ def update_slots_config_with(st, sender: NodeRecord, epoch: int, slots: bytes) -
     sender_slots = migrated_our_slots = 0
     new_primary = None
     changed = False
+    lost: list[int] = []        # my slots taken over: their keys go (dirty slots)
     for slot in slots_in(slots):
         sender_slots += 1
         owner_id = owners[slot]
@@ -51,6 +54,8 @@ def update_slots_config_with(st, sender: NodeRecord, epoch: int, slots: bytes) -
         if slot in importing:
             continue
         if owner_id is None or slot in not_claiming or nodes[owner_id].config_epoch < epoch:
+            if owner_id is not None and owner_id == me.id:
+                lost.append(slot)
             if owner_id is not None and owner_id == current_id:
                 new_primary = sender
                 migrated_our_slots += 1
@@ -76,6 +81,8 @@ def update_slots_config_with(st, sender: NodeRecord, epoch: int, slots: bytes) -
                           f"grandmaster {grand.id}")
         set_my_primary(st, grand)
         st.todo(save=True, fsync=True, update=True)
+    elif lost:
+        st._out.append(DeleteSlotKeys(tuple(lost)))
 
 
 def send_update_if_stale(st, sender: NodeRecord, epoch: int, slots: bytes) -> None:

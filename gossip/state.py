@@ -18,6 +18,7 @@ the facade and keeps the node table; the rules live in:
     gossip/health.py     cluster_state ok/fail (clusterUpdateState)
     gossip/cron.py       clusterCron
     gossip/admin.py      the CLUSTER commands that change the state
+    gossip/setslot.py    CLUSTER SETSLOT (open slots, manual hand-over of a slot)
 
 CONTRACT (what other modules rely on; keep these names):
     ClusterState(config, rng, now, myself_id=None)
@@ -44,7 +45,7 @@ from __future__ import annotations
 import collections
 import random
 
-from gossip import admin, cron, health, heartbeat, packet
+from gossip import admin, cron, health, heartbeat, packet, setslot
 from gossip.config import (  # noqa: F401  (re-exported: the contract names live here)
     BLACKLIST_TTL_MS, CRON_PERIOD_MS, FAIL_REPORT_VALIDITY_MULT, FAIL_UNDO_TIME_MULT,
     WRITABLE_DELAY_MS, ClusterConfig, new_node_id)
@@ -193,6 +194,12 @@ class ClusterState:
     def flush_slots(self, now: int) -> list[Effect]:
         """FLUSHSLOTS (the node checks the DB is empty first)."""
         return self._run(now, admin.flush_slots, self)
+
+    def set_slot(self, slot: int, action: str, node_id: str | None, keys_in_slot: int,
+                 now: int) -> list[Effect]:
+        """SETSLOT <slot> IMPORTING|MIGRATING|STABLE|NODE (gossip/setslot.py); the node
+        passes how many keys it holds in the slot."""
+        return self._run(now, setslot.set_slot, self, slot, action, node_id, keys_in_slot)
 
     def forget(self, node_id: str, now: int) -> list[Effect]:
         return self._run(now, admin.forget, self, node_id)

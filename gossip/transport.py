@@ -24,7 +24,8 @@ from typing import Callable
 import trio
 
 from gossip import codec
-from gossip.effects import Connect, Deliver, Disconnect, Log, SaveConfig, Send
+from gossip.effects import (Connect, DeleteSlotKeys, Deliver, Disconnect, Log, SaveConfig,
+                            Send)
 
 TICK_SECONDS = 0.1
 DEFAULT_SENDBUF_LIMIT = 8 << 20      # bytes queued for one peer before the link is dropped
@@ -207,8 +208,8 @@ class BusTransport:
                 self._save_pending = bool(self._save_pending) or effect.fsync
             elif cls is Log:
                 self.log(effect.level, effect.text)
-            elif cls is Deliver:
-                self.deliver(effect)
+            elif cls is Deliver or cls is DeleteSlotKeys:
+                self.deliver(effect)            # the node's data side performs these
         self._flush_save()
 
     def _flush_save(self) -> None:

@@ -14,4 +14,6 @@ from cluster.commands import (  # noqa: F401
     strings,
     transactions,
     cluster,
+    asking,
+    migrate,
 )

@@ -14,6 +14,7 @@ from cluster.commands.args import parse_int, string2ll
 from cluster.commands.server import help_reply
 from cluster.reply import OK, ReplyError, Status, Verbatim
 from cluster.table import command, container, subcommand
+from gossip import setslot
 from gossip.errors import ClusterError
 from slots import CLUSTER_SLOTS, keyslot
 
@@ -185,6 +186,25 @@ def cluster_getkeysinslot(client, argv):
             break
         out.append(key)
     return out
+
+
+@subcommand("cluster", "setslot", -4, _ADMIN, since="3.0.0",
+            summary="Bind a hash slot to a specific node", complexity="O(1)")
+def cluster_setslot(client, argv):
+    """SETSLOT <slot> IMPORTING <id> | MIGRATING <id> | STABLE | NODE <id>
+    (rules and errors: gossip/setslot.py)."""
+    cl = _cluster(client)
+    if cl.state.myself.is_replica:
+        raise ReplyError(setslot.NOT_PRIMARY)
+    slot = _slot(argv[2])
+    action = argv[3].decode("utf-8", "replace").lower()
+    wanted = 4 if action == "stable" else 5
+    if action not in setslot.ACTIONS or len(argv) != wanted:
+        raise ReplyError(setslot.BAD_ACTION)
+    node_id = _text(argv[4]) if wanted == 5 else None
+    keys = len(client.node.keyspace[0].keys_in_slot(slot)) if action == "node" else 0
+    _run(client, cl.state.set_slot, slot, action, node_id, keys)
+    return OK
 
 
 # -- membership ---------------------------------------------------------------------------
@@ -427,6 +447,8 @@ _HELP = [
     "    Force saving cluster configuration on disk.",
     "SET-CONFIG-EPOCH <epoch>",
     "    Set config epoch of current node.",
+    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+    "    Set slot state.",
     "SHARDS",
     "    Return information about slot range mappings and the nodes associated with them.",
     "SLOTS",

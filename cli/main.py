@@ -12,7 +12,43 @@ Commands:
         pyredis-cluster server --port 7000 --requirepass secret
   version
         Print the version.
+  create HOST:PORT... [--cluster-replicas N] [--cluster-yes]
+  check HOST:PORT [--cluster-search-multiple-owners]
+  info HOST:PORT
+  fix HOST:PORT [--cluster-search-multiple-owners] [--cluster-fix-with-unreachable-masters]
+  call HOST:PORT command arg... [--cluster-only-masters|--cluster-only-replicas]
+  set-timeout HOST:PORT milliseconds
+  reshard HOST:PORT [--cluster-from <id,...|all>] [--cluster-to <id>] [--cluster-slots N]
+     [--cluster-yes] [--cluster-timeout MS] [--cluster-pipeline N] [--cluster-replace]
+  rebalance HOST:PORT [--cluster-weight <id=w>...] [--cluster-use-empty-masters]
+     [--cluster-threshold PCT] [--cluster-simulate] [--cluster-timeout MS]
+     [--cluster-pipeline N] [--cluster-replace]
+  add-node NEW:PORT EXISTING:PORT [--cluster-slave|--cluster-replica] [--cluster-master-id ID]
+  del-node HOST:PORT NODE-ID
+        Admin subcommands, as redis-cli --cluster has them (-a PASSWORD, --user NAME).
+  up [--nodes 6] [--replicas 1] [--port 7000] [--dir DIR] [--detach]
+     [--node-timeout MS] [-- node directives...]
+        Start a local cluster on 127.0.0.1 (data in DIR, default ./.cluster); Ctrl-C
+        stops it. With --detach it runs in the background.
+  down [--dir DIR]
+        Stop a local cluster started with up --detach.
 """
+
+# admin subcommand -> module with run(command, argv) -> exit code (one line each)
+ADMIN_COMMANDS = {
+    "create": "cli.admin.create",
+    "check": "cli.admin.check",
+    "info": "cli.admin.check",
+    "fix": "cli.admin.fix",
+    "call": "cli.admin.call",
+    "set-timeout": "cli.admin.call",
+    "reshard": "cli.admin.reshard",
+    "rebalance": "cli.admin.rebalance",
+    "add-node": "cli.admin.nodes",
+    "del-node": "cli.admin.nodes",
+    "up": "cli.admin.up",
+    "down": "cli.admin.down",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         from cluster import REDIS_VERSION, __version__
         print(f"pyredis-cluster {__version__} (redis_version {REDIS_VERSION})")
         return 0
+    if cmd in ADMIN_COMMANDS:
+        import importlib
+        return importlib.import_module(ADMIN_COMMANDS[cmd]).run(cmd, rest)
     sys.stderr.write(f"Unknown command '{cmd}'.\n\n{USAGE}")
     return 1
 

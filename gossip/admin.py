@@ -1,5 +1,6 @@
 """The CLUSTER commands that read or change the bus state (MEET, ADDSLOTS, DELSLOTS,
-FLUSHSLOTS, FORGET, RESET, SET-CONFIG-EPOCH, BUMPEPOCH, COUNT-FAILURE-REPORTS, REPLICAS)
+FLUSHSLOTS, FORGET, RESET, REPLICATE, SET-CONFIG-EPOCH, BUMPEPOCH, COUNT-FAILURE-REPORTS,
+REPLICAS)
 and PUBLISH propagation. Errors are ClusterError with Redis's exact text. Argument
 parsing and the data-dependent checks (DB empty, keys) are the node's. Functions take the
 ClusterState as `st`; every check happens before anything changes."""
@@ -111,6 +112,26 @@ def reset(st, hard: bool) -> None:
         st.nodes[me.id] = me
         st.log("notice", f"Node hard reset, now I'm {me.id}")
     st.todo(save=True, fsync=True, update=True)
+
+
+def replicate(st, node_id: str, keys: int) -> None:
+    """CLUSTER REPLICATE: myself becomes a replica of primary `node_id` in the topology
+    (flags, primary id, shard id; heartbeats then advertise it). `keys` is how many keys
+    the node holds in db 0: a primary must own no slot and no key. Starting replication
+    of the data is the node's (a later issue)."""
+    me = st.myself
+    node = st.nodes.get(node_id)
+    if node is None:
+        raise ClusterError(f"ERR Unknown node {node_id}")
+    if node is me:
+        raise ClusterError("ERR Can't replicate myself")
+    if node.is_replica:
+        raise ClusterError("ERR I can only replicate a master, not a replica.")
+    if me.is_primary and (len(me.slots) or keys):
+        raise ClusterError("ERR To set a master the node must be empty and "
+                           "without assigned slots.")
+    slotconf.set_my_primary(st, node)
+    st.todo(save=True, update=True)
 
 
 def set_config_epoch(st, epoch: int) -> None:

@@ -168,6 +168,7 @@ def set_my_primary(st, node: NodeRecord) -> None:
         st.migrating.clear()
         st.importing.clear()
     me.primary_id = node.id
+    node.flags |= Flag.MIGRATE_TO           # clusterNodeAddSlave: it has had replicas
     if node.shard_id and me.shard_id != node.shard_id:
         me.shard_id = node.shard_id
 
@@ -185,4 +186,5 @@ def process_role(st, sender: NodeRecord, hdr: Header) -> None:
     primary = st.nodes.get(hdr.primary_id)
     if primary is not None and sender.primary_id != primary.id:
         sender.primary_id = primary.id
+        primary.flags |= Flag.MIGRATE_TO    # clusterNodeAddSlave
         st.todo(save=True)

@@ -208,6 +208,11 @@ class ClusterState:
         """RESET SOFT|HARD (the node checks keys, flushes a replica's data)."""
         return self._run(now, admin.reset, self, hard)
 
+    def replicate(self, node_id: str, keys: int, now: int) -> list[Effect]:
+        """CLUSTER REPLICATE <node_id>: become a replica of that primary (the node passes
+        how many keys it holds in db 0). ClusterError with Redis's words otherwise."""
+        return self._run(now, admin.replicate, self, node_id, keys)
+
     def set_config_epoch(self, epoch: int, now: int) -> list[Effect]:
         return self._run(now, admin.set_config_epoch, self, epoch)
 

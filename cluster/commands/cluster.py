@@ -276,6 +276,17 @@ def cluster_reset(client, argv):
     return OK
 
 
+@subcommand("cluster", "replicate", 3, _ADMIN, since="3.0.0",
+            summary="Reconfigure a node as a replica of the specified master node",
+            complexity="O(1)")
+def cluster_replicate(client, argv):
+    """The node becomes a replica of a primary in the cluster topology (gossip/admin.py
+    has the rules and errors); copying the primary's data is the replication issue's."""
+    cl = _cluster(client)
+    _run(client, cl.state.replicate, _text(argv[2]), len(client.node.keyspace[0]))
+    return OK
+
+
 # -- epochs, config -----------------------------------------------------------------------
 @subcommand("cluster", "saveconfig", 2, _ADMIN, since="3.0.0",
             summary="Forces the node to save cluster state on disk", complexity="O(1)")
@@ -439,6 +450,8 @@ _HELP = [
     "NODES",
     "    Return cluster configuration seen by node. Output format:",
     "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+    "REPLICATE <node-id>",
+    "    Configure current node as replica to <node-id>.",
     "REPLICAS <node-id>",
     "    Return <node-id> replicas.",
     "RESET [HARD|SOFT]",

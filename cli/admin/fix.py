@@ -19,15 +19,16 @@ import sys
 from cli.admin import admin_main, output, parse_args
 from cli.admin.check import CheckOptions, check_cluster, show_cluster_info
 from cli.admin.connection import CLUSTER_SLOTS, AdminNode, ClusterView, load_cluster
+from cli.admin.move import MoveError, MoveOptions, Mover
 from cli.admin.output import slots_string
+from cli.admin.progress import Progress
+from cli.admin.reshard import move_options
 
 UNREACHABLE = ("*** Fixing {what} with {n} unreachable masters is dangerous: redis-cli will "
                "assume that slots about masters that are not reachable are not covered, and "
                "will try to reassign them to the reachable nodes. This can cause data loss "
                "and is rarely what you want to do. If you really want to proceed use the "
                "--cluster-fix-with-unreachable-masters option.\n")
-MIGRATE_TIMEOUT = 60000
-MIGRATE_PIPELINE = 10
 
 
 class FixAborted(Exception):
@@ -41,9 +42,7 @@ def run(command: str, argv: list[str]) -> int:
 def _run(command: str, argv: list[str]) -> int:
     args = parse_args(argv, command)
     view = load_cluster(args.positional, args.auth)
-    view.replace = args.flag("--cluster-replace")
-    view.timeout = args.int_value("--cluster-timeout", MIGRATE_TIMEOUT)
-    view.pipeline = args.int_value("--cluster-pipeline", MIGRATE_PIPELINE)
+    view.move_options = move_options(args)
     try:
         if not show_cluster_info(view):
             return 1
@@ -56,6 +55,9 @@ def _run(command: str, argv: list[str]) -> int:
         except FixAborted:
             return 1
     finally:
+        mover = getattr(view, "mover", None)
+        if mover is not None:
+            mover.close()
         view.close()
 
 
@@ -139,107 +141,27 @@ def node_with_most_keys(nodes: list[AdminNode], slot: int) -> AdminNode | None:
     return best
 
 
-def migrate_keys(view: ClusterView, source: AdminNode, target: AdminNode, slot: int,
-                 verbose: bool) -> bool:
-    """GETKEYSINSLOT + MIGRATE ... KEYS until the slot is empty on source."""
-    replace = getattr(view, "replace", False)
-    pipeline = getattr(view, "pipeline", MIGRATE_PIPELINE)
-    timeout = getattr(view, "timeout", MIGRATE_TIMEOUT)
-    while True:
-        keys, error = source.try_call("CLUSTER", "GETKEYSINSLOT", slot, pipeline)
-        if error is not None:
-            output.reply_error(source, error)
-            return False
-        if not keys:
-            return True
-        reply, error = source.try_call(*_migrate_args(source, target, timeout, False, keys))
-        if error is not None:
-            busy = "BUSYKEY" in error
-            not_served = not busy and slot_owner_id(source, slot) is None
-            if not (busy or not_served):
-                output.plain("\n")
-                output.reply_error(source, error)
-                return False
-            if not_served:
-                output.warn(f"*** Slot was not served, setting owner to node "
-                            f"{target.ip}:{target.port}.\n")
-                set_slot(source, slot, "node", target)
-            if busy:
-                output.warn("\n*** Target key exists\n")
-                if not replace and not _same_values(source, target, keys):
-                    return False
-                output.warn("*** Replacing target keys...\n")
-            reply, error = source.try_call(*_migrate_args(source, target, timeout, busy, keys))
-            if error is not None:
-                output.plain("\n")
-                output.reply_error(source, error)
-                return False
-        if verbose:
-            output.plain("." * len(keys))
-
-
-def _migrate_args(source, target, timeout, replace, keys) -> list:
-    args = ["MIGRATE", target.ip, target.port, "", 0, timeout]
-    if replace:
-        args.append("REPLACE")
-    auth = source.auth
-    if auth.password is not None:
-        args += ["AUTH2", auth.user, auth.password] if auth.user else ["AUTH", auth.password]
-    return args + ["KEYS"] + list(keys)
-
-
-def _same_values(source: AdminNode, target: AdminNode, keys: list) -> bool:
-    output.warn("*** Checking key values on both nodes...\n")
-    r1, e1 = source.try_call("DEBUG", "DIGEST-VALUE", *keys)
-    r2, e2 = target.try_call("DEBUG", "DIGEST-VALUE", *keys)
-    for node, error in ((source, e1), (target, e2)):
-        if error is not None:
-            output.reply_error(node, error)
-    if e1 is not None or e2 is not None:
-        output.err("*** Value check failed!\n")
-        return False
-    zero = "0" * 40
-    diffs = [k for k, h1, h2 in zip(keys, r1, r2) if zero not in (h1, h2) and h1 != h2]
-    if diffs:
-        output.err(f"*** Found {len(diffs)} key(s) in both source node and target node "
-                   f"having different values.\n    Source node: {source.ip}:{source.port}\n"
-                   f"    Target node: {target.ip}:{target.port}\n    Keys(s):\n")
-        for k in diffs:
-            output.err(f"    - {k}\n")
-        output.err("Please fix the above key(s) manually and try again or relaunch the "
-                   "command \nwith --cluster-replace option to force key overriding.\n")
-        return False
-    return True
+def _mover(view: ClusterView) -> Mover:
+    """The view's Mover (move.py) in fix mode, made on first use; _run closes it."""
+    mover = getattr(view, "mover", None)
+    if mover is None:
+        options = getattr(view, "move_options", None) or MoveOptions()
+        options.fix = True
+        progress = Progress(0, style="reshard", tty=False)
+        mover = view.mover = Mover(view.nodes, options, progress)
+    return mover
 
 
 def move_slot(view: ClusterView, source: AdminNode, target: AdminNode, slot: int, *,
-              verbose: bool = True, cold: bool = False, update: bool = False) -> bool:
-    """redis-cli's clusterManagerMoveSlot (as fix uses it)."""
-    output.plain(f"Moving slot {slot} from {source.ip}:{source.port} to "
-                 f"{target.ip}:{target.port}: ")
-    if not cold:
-        if not set_slot(target, slot, "importing", source):
-            return False
-        if not set_slot(source, slot, "migrating", target):
-            return False
-    ok = migrate_keys(view, source, target, slot, verbose)
-    output.plain("\n")
-    if not ok:
+              cold: bool = False, update: bool = False) -> bool:
+    """redis-cli's clusterManagerMoveSlot (as fix uses it): move.py's Mover; a failed
+    SETSLOT is shown as the node's error reply, as fix's own calls show it."""
+    try:
+        _mover(view).move_slot(source, target, slot, cold=cold, update=update)
+    except MoveError as exc:
+        if exc.node is not None and exc.error is not None:
+            output.reply_error(exc.node, exc.error)
         return False
-    if not cold:
-        if not set_slot(target, slot, "node", target):
-            return False
-        if not set_slot(source, slot, "node", target,
-                        quiet_errors=("ERR Please use SETSLOT only with masters.",)):
-            return False
-        for n in view.nodes:
-            if n is target or n is source or n.is_replica:
-                continue
-            if not set_slot(n, slot, "node", target):
-                return False
-    if update:
-        source.slots.discard(slot)
-        target.slots.add(slot)
     return True
 
 

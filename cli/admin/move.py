@@ -43,11 +43,13 @@ class MoveOptions:
 
 class MoveError(Exception):
     """A move failed. `error` is the text redis-cli shows after "clusterManagerMoveSlot
-    failed: " (None when the reason was printed already)."""
+    failed: " (None when the reason was printed already). `node` is set when the error
+    is a CLUSTER SETSLOT reply from that node that nothing has printed yet."""
 
-    def __init__(self, error: str | None):
+    def __init__(self, error: str | None, node: AdminNode | None = None):
         super().__init__(error or "slot move failed")
         self.error = error
+        self.node = node
 
 
 class Link:
@@ -136,7 +138,7 @@ class Mover:
             self._set_slot(target, slot, "NODE", target.id)
             error = self._set_slot(source, slot, "NODE", target.id, raise_error=False)
             if error is not None and not error.startswith(ACCEPTABLE_SRC_ERROR):
-                raise MoveError(error)
+                raise MoveError(error, source)
             for node in self.nodes:
                 if node is source or node is target or node.is_replica:
                     continue
@@ -159,7 +161,7 @@ class Mover:
                   raise_error: bool = True) -> str | None:
         _, error = self.link(node).try_call("CLUSTER", "SETSLOT", slot, state, node_id)
         if error is not None and raise_error:
-            raise MoveError(error)
+            raise MoveError(error, node)
         return error
 
     def _migrate_keys(self, source: AdminNode, target: AdminNode, slot: int) -> int:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -177,12 +178,20 @@ class RealRedis(ServerProcess):
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.port = free_port()
         self.args = list(args)
+        # A directory of its own: a dump.rdb or nodes.conf left by one server must never
+        # be loaded by the next (a later `--dir` in args still wins).
+        self.workdir = tempfile.mkdtemp(prefix=f"real-redis-{self.port}-")
 
     def _popen(self) -> subprocess.Popen:
         return subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", "/tmp", *self.args],
+             "--appendonly", "no", "--daemonize", "no", "--dir", self.workdir, *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        code = super().stop(timeout)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return code
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ class Client:
         "no_evict", "no_touch", "readonly", "asking", "close_after_reply", "close_reason",
         "killer", "propagate_as", "blocked", "parser", "flags_extra", "is_master_link",
         "net_in", "net_out", "commands",
+        "is_replica", "repl_conf", "replica_link", "handover",
     )
 
     def __init__(self, node, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -50,6 +51,13 @@ class Client:
         self.net_in = 0
         self.net_out = 0
         self.commands = 0
+        # Replication, primary side (cluster.repl_primary): REPLCONF values, the link once
+        # PSYNC attached this client as a replica, and the coroutine the connection hands
+        # its socket to after PSYNC/SYNC.
+        self.is_replica = False
+        self.repl_conf: dict | None = None
+        self.replica_link = None
+        self.handover = None
 
     def unwatch_all(self) -> None:
         for db, key in self.watched:

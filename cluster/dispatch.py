@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 import traceback
 
-from cluster import inflight
+from cluster import inflight, repl_primary
+from cluster.repl_replica import refuse_for as replica_refusal
 from cluster.reply import QUEUED, ReplyError
 from cluster.routing import refuse, route
 from cluster.table import TABLE, Command
@@ -107,6 +108,15 @@ def execute(client, argv: list[bytes]):
         refused = route(client, cmd, argv)      # MOVED / ASK / CROSSSLOT / ... (routing.py)
         if refused is not None:
             return refuse(client, cmd, refused)
+    if client.node.repl_link is not None and not client.is_master_link:
+        refused = replica_refusal(client, cmd)         # READONLY / MASTERDOWN
+        if refused is not None:
+            return reject(client, cmd, refused)
+    if (client.node.config.values["min-replicas-to-write"] and not client.is_master_link
+            and (cmd.is_write or (cmd.name == "exec" and client.in_multi and any(
+                c.is_write for c, _ in client.multi_queue)))
+            and repl_primary.too_few_good_replicas(client.node)):
+        return reject(client, cmd, "NOREPLICAS Not enough good replicas to write.")
     if client.in_multi and cmd.name not in MULTI_CONTROL:
         if cmd.no_multi:
             return reject(client, cmd, "ERR Command not allowed inside a transaction")

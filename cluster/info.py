@@ -299,20 +299,11 @@ def section_stats(node) -> list[str]:
 
 
 def section_replication(node) -> list[str]:
-    backlog = node.config["repl-backlog-size"]
-    return _fields("Replication", [
-        ("role", "master"),
-        ("connected_slaves", 0),
-        ("master_failover_state", "no-failover"),
-        ("master_replid", replid(node)),
-        ("master_replid2", getattr(node, "replid2", "0" * 40)),
-        ("master_repl_offset", getattr(node, "master_repl_offset", 0)),
-        ("second_repl_offset", getattr(node, "second_repl_offset", -1)),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", backlog),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ])
+    link = getattr(node, "repl_link", None)
+    head = link.info_fields(node.now_ms) if link is not None else [("role", "master")]
+    from cluster import repl_primary
+    primary = repl_primary.get(node)
+    return _fields("Replication", head + primary.info_replicas() + primary.info_tail())
 
 
 def section_cpu(node) -> list[str]:

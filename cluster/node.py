@@ -53,6 +53,8 @@ class Node:
         # connections to targets (cluster.migrate_io.SocketCache, made on first use).
         self.inflight_keys: dict = {}
         self.migrate_sockets = None
+        # Replication, replica side (cluster.repl_replica.ReplicaLink) while we replicate.
+        self.repl_link = None
 
     # -- time ---------------------------------------------------------------------
     def set_time(self, now_ms: int | None = None) -> int:
@@ -68,10 +70,14 @@ class Node:
     def cron(self) -> None:
         """Periodic work (serverCron): active expiry, idle clients, stats sampling."""
         now = self.keyspace.now_ms
-        self.keyspace.active_expire_cycle(now, budget=5000)
+        if self.repl_link is None:         # replicas wait for the primary's DELs
+            self.keyspace.active_expire_cycle(now, budget=5000)
         self.stats.sample(now)
         if self.migrate_sockets:
             self.migrate_sockets.close_idle(now)
+        primary = getattr(self, "repl_primary", None)   # cluster.repl_primary, once used
+        if primary is not None:
+            primary.cron()
         timeout = self.config["timeout"]
         if timeout:
             for client in list(self.clients.values()):
@@ -100,7 +106,8 @@ class Node:
         self.propagator.feed(db_id, argv)
 
     def _on_expired(self, db: Database, key: bytes) -> None:
-        self.propagator.feed(db.id, [b"DEL", key])
+        if self.repl_link is None:         # a replica's stream is its primary's, verbatim
+            self.propagator.feed(db.id, [b"DEL", key])
 
     def _config_changed(self, name: str, value) -> None:
         if name == "requirepass":

@@ -14,6 +14,7 @@ import socket as pysocket
 import trio
 
 from cluster import commands  # noqa: F401  (registers every command in the table)
+from cluster import repl_replica
 from cluster.dispatch import Await, Block, execute
 from cluster.node import Node
 from cluster.protocol import RequestParser
@@ -79,6 +80,7 @@ class Server:
             if bus is not None:
                 await nursery.start(bus.run)
             nursery.start_soon(self._cron_loop)
+            nursery.start_soon(repl_replica.supervise, node)   # REPLICAOF's link
             nursery.start_soon(self._signal_loop)
             node.log.notice("Ready to accept connections tcp")
             task_status.started(self)
@@ -205,6 +207,8 @@ class Server:
             while True:
                 for argv in commands:
                     reply = execute(client, argv)
+                    if client.handover is not None:
+                        break           # PSYNC/SYNC: the socket becomes a replica link
                     cls = reply.__class__
                     if cls is bytes:
                         out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
@@ -252,6 +256,9 @@ class Server:
                 client.close_after_reply = True
             if out:
                 await self._send(sock, client, b"".join(out))
+            if client.handover is not None:
+                await client.handover(sock, client, parser)
+                return
             if client.close_after_reply:
                 return
 

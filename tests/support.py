@@ -183,6 +183,7 @@ class RealRedis(ServerProcess):
         self.workdir = tempfile.mkdtemp(prefix=f"real-redis-{self.port}-")
 
     def _popen(self) -> subprocess.Popen:
+        os.makedirs(self.workdir, exist_ok=True)     # a restart after stop() removed it
         return subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--dir", self.workdir, *self.args],

@@ -16,4 +16,6 @@ from cluster.commands import (  # noqa: F401
     cluster,
     asking,
     migrate,
+    replication,
+    psync,
 )

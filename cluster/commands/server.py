@@ -230,6 +230,15 @@ def wait(client, argv):
         raise ReplyError("ERR timeout is not an integer or out of range")
     if timeout < 0:
         raise ReplyError("ERR timeout is negative")
+    node = client.node
+    if getattr(node, "repl_link", None) is not None:
+        raise ReplyError("ERR WAIT cannot be used with replica instances. Please also note "
+                         "that since Redis 4.0 if a replica is configured to be writable "
+                         "(which is not the default) writes to replicas are just local and "
+                         "are not propagated.")
+    if getattr(node, "repl_primary", None) is not None:
+        from cluster import repl_primary
+        return repl_primary.wait(client, numreplicas, timeout)
     acked = 0   # no replicas yet
     if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
         return acked

@@ -133,7 +133,8 @@ class Cluster:
         total = 0
         for n in self.members():
             with admin(n) as r:
-                total += r.dbsize()
+                if r.info("replication")["role"] == "master":   # replicas hold copies
+                    total += r.dbsize()
         assert total == len(self.data)
 
 

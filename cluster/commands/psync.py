@@ -1,0 +1,112 @@
+"""PSYNC / SYNC / REPLCONF: the commands a replica sends its primary (primary side).
+
+PSYNC and SYNC answer through the hand-over: the handler attaches the replica
+(cluster.repl_primary), queues `+FULLRESYNC` + the RDB or `+CONTINUE` + the backlog tail,
+and sets `client.handover`; the connection (cluster.server) then gives the socket to
+`repl_primary.serve_replica` instead of sending a reply.
+"""
+from __future__ import annotations
+
+from cluster import repl_primary
+from cluster.commands.args import NOT_INT, parse_int
+from cluster.rdb import default_aux, write_rdb
+from cluster.reply import OK, ReplyError
+from cluster.table import command
+
+_FLAGS = "admin noscript no_async_loading no_multi"
+
+
+def _start(client, replid: str, want: int | None):
+    node = client.node
+    if client.is_replica:
+        return None          # already a replica: ignored, as Redis does
+    primary = repl_primary.get(node)
+    conf = client.repl_conf or {}
+    capa = conf.get("capa", set())
+    partial = primary.try_partial(replid, want) if want is not None else None
+    if partial is not None:
+        link = primary.attach(client, capa)
+        link.state = "online"
+        header = (b"+CONTINUE %s\r\n" % primary.replid.encode() if "psync2" in capa
+                  else b"+CONTINUE\r\n")
+        link.pending = [header, partial]
+        link.pending_bytes = len(header) + len(partial)
+        primary.count("sync_partial_ok")
+        node.log.notice(f"Partial resynchronization request from {client.addr} accepted. "
+                        f"Sending {len(partial)} bytes of backlog starting from offset "
+                        f"{want}.")
+    else:
+        if want is not None and replid != "?":
+            primary.count("sync_partial_err")
+        if (primary.backlog is None and not primary.replicas and node.repl_link is None
+                and node.replid2 == repl_primary.ZERO_ID):
+            # a new history: the first replica of a primary (syncCommand)
+            node.replid = "%040x" % node.rng.getrandbits(160)
+            node.replid2, node.second_repl_offset = repl_primary.ZERO_ID, -1
+        primary.create_backlog()
+        node.propagator._db = None        # the stream after the snapshot starts with SELECT
+        try:
+            fill = int(node.config["list-max-listpack-size"])
+        except (KeyError, ValueError, TypeError):
+            fill = -2
+        aux = default_aux(node, primary.replid, primary.offset)
+        rdb = write_rdb(node.keyspace, aux=aux, list_fill=fill, now_ms=node.now_ms)
+        link = primary.attach(client, capa)
+        link.state = "send_bulk"
+        header = (b"+FULLRESYNC %s %d\r\n" % (primary.replid.encode(), primary.offset)
+                  if want is not None else b"")
+        body = b"$%d\r\n" % len(rdb) + rdb
+        link.pending = [header, body]
+        link.pending_bytes = len(header) + len(body)
+        link.online_after = link.pending_bytes
+        primary.count("sync_full")
+        node.log.notice(f"Replica {client.addr} asks for synchronization; full resync "
+                        f"with {len(rdb)} bytes of RDB at offset {primary.offset}")
+    client.replica_link = link
+    client.handover = repl_primary.serve_replica
+    return None
+
+
+@command("psync", -3, _FLAGS, acl="@admin", group="server", since="2.8.0",
+         summary="Internal command used for replication")
+def psync(client, argv):
+    want = parse_int(argv[2], NOT_INT)
+    return _start(client, argv[1].decode("utf-8", "replace"), want)
+
+
+@command("sync", 1, _FLAGS, acl="@admin", group="server", since="1.0.0",
+         summary="Internal command used for replication")
+def sync(client, argv):
+    return _start(client, "?", None)
+
+
+@command("replconf", -1, "admin noscript loading stale allow_busy", acl="@admin",
+         group="server", since="3.0.0", complexity="O(1)", doc_flags="syscmd",
+         summary="An internal command for configuring the replication stream")
+def replconf(client, argv):
+    if len(argv) % 2 == 0:
+        raise ReplyError("ERR syntax error")
+    conf = client.repl_conf
+    if conf is None:
+        conf = client.repl_conf = {"capa": set()}
+    for j in range(1, len(argv), 2):
+        opt = argv[j].lower()
+        val = argv[j + 1]
+        if opt == b"listening-port":
+            conf["port"] = parse_int(val, NOT_INT)
+        elif opt == b"ip-address":
+            conf["ip"] = val.decode("utf-8", "replace")
+        elif opt == b"capa":
+            conf["capa"].add(val.decode("utf-8", "replace").lower())
+        elif opt == b"ack":
+            if client.is_replica:
+                repl_primary.get(client.node).ack(client, parse_int(val, NOT_INT))
+            return None      # never answered
+        elif opt == b"getack":
+            return None      # answered by the replica link (cluster.repl_replica)
+        elif opt in (b"rdb-only", b"rdb-filter-only"):
+            pass
+        else:
+            raise ReplyError("ERR Unrecognized REPLCONF option: %s"
+                             % argv[j].decode("utf-8", "replace"))
+    return OK

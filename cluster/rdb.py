@@ -1,0 +1,188 @@
+"""RDB snapshots (version 10, as Redis 7.0 writes them): the full-sync payload, later persistence.
+
+    "REDIS0010"
+    AUX (0xFA) name value ...                    redis-ver, redis-bits, ctime, used-mem,
+                                                 repl-stream-db, repl-id, repl-offset, aof-base
+    per non-empty db: SELECTDB (0xFE) <db>, RESIZEDB (0xFB) <keys> <expires>
+        [EXPIRETIME_MS (0xFC) <8 bytes LE>] <type byte> <key string> <value body>
+    EOF (0xFF) <CRC-64/Jones of everything before, 8 bytes LE>
+
+Values use `cluster.dump`'s object encodings (its SAVERS / LOADERS tables), so every type
+DUMP/RESTORE knows is also snapshotted. The reader accepts what Redis 7.0.15 writes for the
+types we have (strings incl. LZF and integer encodings, lists as quicklist/listpack/ziplist),
+skips IDLE/FREQ/module-less FUNCTION-free metadata, honours EXPIRETIME (seconds) too, and
+refuses anything else with an `RdbError` naming what it met. Never compresses on write.
+"""
+from __future__ import annotations
+
+from cluster.crc64 import crc64
+from cluster.dump import LOADERS, SAVERS, Corrupt, Reader, encode_len, encode_string
+
+MAGIC = b"REDIS"
+RDB_VERSION = 10
+
+OP_FUNCTION2 = 0xF5
+OP_FUNCTION = 0xF6
+OP_MODULE_AUX = 0xF7
+OP_IDLE = 0xF8
+OP_FREQ = 0xF9
+OP_AUX = 0xFA
+OP_RESIZEDB = 0xFB
+OP_EXPIRETIME_MS = 0xFC
+OP_EXPIRETIME = 0xFD
+OP_SELECTDB = 0xFE
+OP_EOF = 0xFF
+
+# RDB type byte -> Redis type name, for the error on a type we cannot load.
+TYPE_WORDS = {0: "string", 1: "list", 2: "set", 3: "zset", 4: "hash", 5: "zset", 6: "module",
+              7: "module", 9: "hash", 10: "list", 11: "set", 12: "zset", 13: "hash",
+              14: "list", 15: "stream", 16: "hash", 17: "zset", 18: "list", 19: "stream",
+              20: "set"}
+
+
+class RdbError(Exception):
+    """The snapshot cannot be written or read; the message says why."""
+
+
+# -- writing ------------------------------------------------------------------------
+def _aux(name: bytes, value: bytes) -> bytes:
+    return bytes((OP_AUX,)) + encode_string(name) + encode_string(value)
+
+
+def default_aux(node=None, repl_id: str | None = None, repl_offset: int = 0,
+                stream_db: int = 0) -> dict[bytes, bytes]:
+    now_s = (node.now_ms // 1000) if node is not None else 0
+    aux = {b"redis-ver": (node.redis_version if node is not None else "7.0.15").encode(),
+           b"redis-bits": b"64", b"ctime": b"%d" % now_s, b"used-mem": b"0"}
+    if repl_id is not None:
+        aux[b"repl-stream-db"] = b"%d" % stream_db
+        aux[b"repl-id"] = repl_id.encode()
+        aux[b"repl-offset"] = b"%d" % repl_offset
+    aux[b"aof-base"] = b"0"
+    return aux
+
+
+def iter_rdb(keyspace, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
+             now_ms: int | None = None):
+    """The snapshot of `keyspace` as a sequence of byte chunks (CRC handled by caller)."""
+    yield MAGIC + b"%04d" % RDB_VERSION
+    for name, value in (aux if aux is not None else default_aux()).items():
+        yield _aux(name, value)
+    for db in keyspace.dbs:
+        if not db.data:
+            continue
+        yield (bytes((OP_SELECTDB,)) + encode_len(db.id) + bytes((OP_RESIZEDB,))
+               + encode_len(len(db.data)) + encode_len(len(db.expires)))
+        expires = db.expires
+        chunk: list[bytes] = []
+        for key, value in db.data.items():
+            when = expires.get(key) if expires else None
+            if when is not None:
+                if now_ms is not None and when <= now_ms:
+                    continue     # already due: the replica would only delete it
+                chunk.append(bytes((OP_EXPIRETIME_MS,)) + when.to_bytes(8, "little",
+                                                                         signed=True))
+            saver = SAVERS.get(value.__class__)
+            if saver is None:
+                raise RdbError(f"cannot snapshot a value of class {value.__class__.__name__}")
+            body = saver(value, list_fill)
+            chunk.append(body[:1] + encode_string(key) + body[1:])
+            if len(chunk) >= 1024:
+                yield b"".join(chunk)
+                chunk = []
+        if chunk:
+            yield b"".join(chunk)
+
+
+def write_rdb(keyspace, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
+              now_ms: int | None = None) -> bytes:
+    """The whole RDB file of `keyspace`, EOF and checksum included."""
+    body = b"".join(iter_rdb(keyspace, aux, list_fill, now_ms)) + bytes((OP_EOF,))
+    return body + crc64(body).to_bytes(8, "little")
+
+
+# -- reading ------------------------------------------------------------------------
+class Snapshot:
+    """What an RDB file holds: aux fields and (db, key, value, expire_ms|None) entries."""
+
+    __slots__ = ("version", "aux", "entries", "resize")
+
+    def __init__(self):
+        self.version = 0
+        self.aux: dict[bytes, bytes] = {}
+        self.entries: list[tuple[int, bytes, object, int | None]] = []
+        self.resize: dict[int, tuple[int, int]] = {}
+
+
+def read_rdb(buf: bytes, check_crc: bool = True) -> Snapshot:
+    """Parse a whole RDB file; RdbError on anything we cannot fully account for."""
+    if len(buf) < 9 or buf[:5] != MAGIC or not buf[5:9].isdigit():
+        raise RdbError("Wrong signature trying to load DB from file")
+    snap = Snapshot()
+    snap.version = int(buf[5:9])
+    if snap.version < 1 or snap.version > RDB_VERSION:
+        raise RdbError(f"Can't handle RDB format version {snap.version}")
+    r = Reader(buf, 9)
+    db = 0
+    expire: int | None = None
+    try:
+        while True:
+            op = r.byte()
+            if op == OP_EOF:
+                break
+            if op == OP_EXPIRETIME_MS:
+                expire = int.from_bytes(r.read(8), "little", signed=True)
+            elif op == OP_EXPIRETIME:
+                expire = int.from_bytes(r.read(4), "little", signed=True) * 1000
+            elif op == OP_SELECTDB:
+                db = r.plain_length()
+            elif op == OP_RESIZEDB:
+                snap.resize[db] = (r.plain_length(), r.plain_length())
+            elif op == OP_AUX:
+                name = r.string()
+                snap.aux[name] = r.string()
+            elif op == OP_IDLE:
+                r.plain_length()
+            elif op == OP_FREQ:
+                r.byte()
+            elif op in (OP_MODULE_AUX, OP_FUNCTION, OP_FUNCTION2):
+                raise RdbError(f"RDB opcode {op} (modules / functions) is not supported")
+            else:
+                loader = LOADERS.get(op)
+                if loader is None:
+                    word = TYPE_WORDS.get(op)
+                    what = f"type {op} ({word})" if word else f"opcode {op}"
+                    raise RdbError(f"Unsupported RDB object {what}: this server cannot "
+                                   f"load it")
+                key = r.string()
+                snap.entries.append((db, key, loader(r, op), expire))
+                expire = None
+    except Corrupt as err:
+        raise RdbError(f"Corrupt RDB at byte {r.pos}: {err}") from None
+    if snap.version >= 5 and check_crc:
+        if r.pos + 8 > len(buf):
+            raise RdbError("Unexpected EOF reading RDB file (no checksum)")
+        expected = int.from_bytes(buf[r.pos:r.pos + 8], "little")
+        if expected and crc64(buf[:r.pos]) != expected:
+            raise RdbError("Wrong RDB checksum")
+    return snap
+
+
+def load_into(keyspace, buf: bytes, check_crc: bool = True) -> Snapshot:
+    """Replace the keyspace's content with the snapshot in `buf` (parsed fully first, so
+    a bad file leaves the data as it was). Returns the parsed snapshot (aux fields)."""
+    snap = read_rdb(buf, check_crc)
+    n = len(keyspace.dbs)
+    for db_id, *_ in snap.entries:
+        if db_id >= n:
+            raise RdbError(f"FATAL: Data file was created with a Redis server configured "
+                           f"to handle more than {n} databases. Exiting")
+    for db in keyspace.dbs:
+        db.flush()
+    dbs = keyspace.dbs
+    for db_id, key, value, expire in snap.entries:
+        db = dbs[db_id]
+        db.store(key, value)
+        if expire is not None:
+            db.set_expire(key, expire)
+    return snap

@@ -1,0 +1,371 @@
+"""The primary side of replication: replid/offset, the backlog, attached replicas.
+
+`Primary` is pure state fed by the Propagator (it subscribes as a sink when the backlog is
+created, on the first replica): every propagated byte moves `offset`, lands in the backlog
+and in each replica's pending output. PSYNC (cluster.commands.psync) decides between
+`+CONTINUE` (id and offset in the backlog, PSYNC2 previous id too) and `+FULLRESYNC` with
+an RDB snapshot (cluster.rdb) taken at that instant - consistent because the node is single
+threaded - followed by the stream. The connection then hands the socket over to
+`serve_replica` (cluster.server), which writes the pending output and reads REPLCONF ACKs.
+
+A replica whose pending output passes client-output-buffer-limit (class replica: hard
+limit, or soft limit for soft-seconds) is disconnected; it comes back with PSYNC.
+"""
+from __future__ import annotations
+
+import math
+
+import trio
+
+from cluster.config_special import _obuf_dict
+from cluster.propagate import encode_command
+
+ZERO_ID = "0" * 40
+PING = encode_command([b"PING"])
+GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
+
+
+class ReplicaLink:
+    __slots__ = ("client", "ip", "port", "state", "ack_offset", "ack_ms", "pending",
+                 "pending_bytes", "wake", "soft_since_ms", "capa", "online_after")
+
+    def __init__(self, client, ip: str, port: int, capa: set):
+        self.client = client
+        self.ip = ip
+        self.port = port
+        self.state = "wait_bgsave"
+        self.ack_offset = 0
+        self.ack_ms = client.node.now_ms
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        self.wake = trio.Event()
+        self.soft_since_ms = 0
+        self.capa = capa
+        self.online_after = 0        # bytes to flush before the link is online (the RDB)
+
+
+class Primary:
+    """The replid / replid2 / offset live on the node (node.replid, node.replid2,
+    node.second_repl_offset, node.master_repl_offset) so the replica side
+    (cluster.repl_replica) and INFO share them; this object adds the backlog and the
+    attached replicas."""
+
+    def __init__(self, node):
+        self.node = node
+        if getattr(node, "replid", None) is None:
+            node.replid = "%040x" % node.rng.getrandbits(160)
+        if getattr(node, "replid2", None) is None:
+            node.replid2 = ZERO_ID
+        if getattr(node, "second_repl_offset", None) is None:
+            node.second_repl_offset = -1
+        if getattr(node, "master_repl_offset", None) is None:
+            node.master_repl_offset = 0
+        self.backlog: bytearray | None = None
+        self.backlog_off = 0        # offset of backlog[0] (1-based, as Redis)
+        self.replicas: list[ReplicaLink] = []
+        for name in ("sync_full", "sync_partial_ok", "sync_partial_err"):
+            if not hasattr(node.stats, name):        # INFO stats reads them there
+                setattr(node.stats, name, 0)
+        self.ack_event = trio.Event()
+        self.no_replicas_since_ms = node.now_ms
+        self.last_ping_ms = node.now_ms
+        self._obuf_text: str | None = None
+        self._obuf = (0, 0, 0)
+        node.role_replicas = self.role_replicas
+        node.on_become_replica = self.disconnect_all
+
+    replid = property(lambda self: self.node.replid,
+                      lambda self, v: setattr(self.node, "replid", v))
+    replid2 = property(lambda self: self.node.replid2,
+                       lambda self, v: setattr(self.node, "replid2", v))
+    second_offset = property(lambda self: self.node.second_repl_offset,
+                             lambda self, v: setattr(self.node, "second_repl_offset", v))
+    offset = property(lambda self: self.node.master_repl_offset,
+                      lambda self, v: setattr(self.node, "master_repl_offset", v))
+
+    def count(self, name: str) -> None:
+        setattr(self.node.stats, name, getattr(self.node.stats, name) + 1)
+
+    def disconnect_all(self) -> None:
+        """Becoming a replica: our replicas reconnect and PSYNC again (to our new history)."""
+        for link in list(self.replicas):
+            self.drop(link)
+            link.client.kill()
+        if self.backlog is not None:
+            self.reset_backlog()        # our old history is not the new primary's
+
+    def reset_backlog(self) -> None:
+        """An empty backlog starting at the current offset: for the replica side after a
+        full sync (so its own replicas, or its old siblings after a promotion, can PSYNC
+        partially), and when our history stops being valid."""
+        self.backlog = None
+        if self.feed in self.node.propagator.sinks:
+            self.node.propagator.sinks.remove(self.feed)
+        self.create_backlog()
+
+    # -- the stream ------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Propagator sink: the replication stream."""
+        self.offset += len(data)
+        backlog = self.backlog
+        backlog += data
+        size = self.node.config["repl-backlog-size"]
+        if len(backlog) > 2 * size:
+            cut = len(backlog) - size
+            del backlog[:cut]
+            self.backlog_off += cut
+        for link in self.replicas:
+            self._queue(link, data)
+
+    def _queue(self, link: ReplicaLink, data: bytes) -> None:
+        link.pending.append(data)
+        link.pending_bytes += len(data)
+        link.wake.set()
+        if link.state != "online":
+            return
+        hard, soft, secs = self._limits()
+        over = False
+        if hard and link.pending_bytes >= hard:
+            over = True
+        elif soft and link.pending_bytes >= soft:
+            now = self.node.now_ms
+            if not link.soft_since_ms:
+                link.soft_since_ms = now
+            elif now - link.soft_since_ms >= secs * 1000:
+                over = True
+        else:
+            link.soft_since_ms = 0
+        if over:
+            self.node.log.warning(
+                f"Client id={link.client.id} addr={link.client.addr} scheduled to be closed "
+                f"ASAP for overcoming of output buffer limits.")
+            self.drop(link)
+            link.client.kill()
+
+    def _limits(self) -> tuple[int, int, int]:
+        text = self.node.config["client-output-buffer-limit"]
+        if text is not self._obuf_text:
+            self._obuf_text = text
+            self._obuf = _obuf_dict(text)["slave"]
+        return self._obuf
+
+    def histlen(self) -> int:
+        if self.backlog is None:
+            return 0
+        return min(len(self.backlog), self.node.config["repl-backlog-size"])
+
+    def first_byte(self) -> int:
+        if self.backlog is None:
+            return 0
+        return self.backlog_off + len(self.backlog) - self.histlen()
+
+    def create_backlog(self) -> None:
+        if self.backlog is not None:
+            return
+        self.backlog = bytearray()
+        self.backlog_off = self.offset + 1
+        self.node.propagator.sinks.append(self.feed)
+
+    # -- PSYNC -------------------------------------------------------------------------
+    def try_partial(self, replid: str, want: int) -> bytes | None:
+        """The backlog bytes from `want` on if a partial resync is possible, else None."""
+        if self.backlog is None:
+            return None
+        if replid != self.replid and not (replid == self.replid2 and
+                                          want <= self.second_offset):
+            return None
+        first = self.backlog_off
+        if want < first or want > first + len(self.backlog):
+            return None
+        return bytes(self.backlog[want - first:])
+
+    def attach(self, client, capa: set) -> ReplicaLink:
+        conf = client.repl_conf or {}
+        ip = conf.get("ip") or client.addr.rsplit(":", 1)[0]
+        link = ReplicaLink(client, ip, conf.get("port", 0), capa)
+        self.replicas.append(link)
+        client.is_replica = True
+        return link
+
+    def drop(self, link: ReplicaLink) -> None:
+        if link in self.replicas:
+            self.replicas.remove(link)
+            if not self.replicas:
+                self.no_replicas_since_ms = self.node.now_ms
+        self.signal_ack()
+
+    def signal_ack(self) -> None:
+        event, self.ack_event = self.ack_event, trio.Event()
+        event.set()
+
+    def ack(self, client, offset: int) -> None:
+        for link in self.replicas:
+            if link.client is client:
+                link.ack_offset = max(link.ack_offset, offset)
+                link.ack_ms = self.node.now_ms
+                if link.state == "send_bulk" and not link.online_after:
+                    link.state = "online"
+                self.signal_ack()
+                return
+
+    def acked(self, offset: int) -> int:
+        return sum(1 for link in self.replicas
+                   if link.state == "online" and link.ack_offset >= offset)
+
+    def good_replicas(self) -> int:
+        max_lag = self.node.config["min-replicas-max-lag"]
+        now = self.node.now_ms
+        return sum(1 for link in self.replicas
+                   if link.state == "online" and (now - link.ack_ms) // 1000 <= max_lag)
+
+    def request_acks(self) -> None:
+        if self.replicas:
+            self.feed(GETACK)
+
+    # -- INFO / ROLE -------------------------------------------------------------------
+    def info_replicas(self) -> list[tuple[str, object]]:
+        node = self.node
+        pairs: list[tuple[str, object]] = [("connected_slaves", len(self.replicas))]
+        if node.config["min-replicas-to-write"] and node.config["min-replicas-max-lag"]:
+            pairs.append(("min_slaves_good_slaves", self.good_replicas()))
+        now = node.now_ms
+        for i, link in enumerate(self.replicas):
+            pairs.append((f"slave{i}", f"ip={link.ip},port={link.port},state={link.state},"
+                                       f"offset={link.ack_offset},"
+                                       f"lag={(now - link.ack_ms) // 1000}"))
+        return pairs
+
+    def info_tail(self) -> list[tuple[str, object]]:
+        return [
+            ("master_failover_state", "no-failover"),
+            ("master_replid", self.replid),
+            ("master_replid2", self.replid2),
+            ("master_repl_offset", self.offset),
+            ("second_repl_offset", self.second_offset),
+            ("repl_backlog_active", int(self.backlog is not None)),
+            ("repl_backlog_size", self.node.config["repl-backlog-size"]),
+            ("repl_backlog_first_byte_offset", self.first_byte()),
+            ("repl_backlog_histlen", self.histlen()),
+        ]
+
+    def role_replicas(self) -> list:
+        return [[link.ip.encode(), b"%d" % link.port, b"%d" % link.ack_offset]
+                for link in self.replicas if link.state == "online"]
+
+    def cron(self) -> None:
+        """PING the replicas every repl-ping-replica-period seconds (in the stream, as
+        Redis: it keeps their repl-timeout from firing); free the backlog of a primary
+        after repl-backlog-ttl seconds without replicas."""
+        node = self.node
+        now = node.now_ms
+        timeout = node.config["repl-timeout"] * 1000
+        for link in list(self.replicas):
+            if link.state == "online" and now - link.ack_ms > timeout:
+                node.log.warning(f"Disconnecting timedout replica (streaming sync): "
+                                 f"{link.ip}:{link.port}")
+                self.drop(link)
+                link.client.kill()
+        if self.replicas:
+            period = node.config["repl-ping-replica-period"] * 1000
+            if now - self.last_ping_ms >= period:
+                self.last_ping_ms = now
+                self.feed(PING)
+            return
+        ttl = node.config["repl-backlog-ttl"]
+        if (self.backlog is not None and ttl and getattr(node, "repl_link", None) is None
+                and now - self.no_replicas_since_ms > ttl * 1000):
+            self.backlog = None
+            node.propagator.sinks.remove(self.feed)
+            # the next replica starts a new history (see cluster.commands.psync)
+
+
+def get(node) -> Primary:
+    primary = getattr(node, "repl_primary", None)
+    if primary is None:
+        primary = node.repl_primary = Primary(node)
+    return primary
+
+
+def too_few_good_replicas(node) -> bool:
+    """min-replicas-to-write / min-replicas-max-lag refuse writes (-NOREPLICAS)."""
+    if getattr(node, "repl_link", None) is not None or not node.config["min-replicas-max-lag"]:
+        return False
+    primary = getattr(node, "repl_primary", None)
+    good = primary.good_replicas() if primary is not None else 0
+    return good < node.config["min-replicas-to-write"]
+
+
+def wait(client, numreplicas: int, timeout_ms: int):
+    """WAIT: the number of replicas that acked everything propagated so far, waiting (with
+    REPLCONF GETACK sent to them) up to timeout_ms (0: forever) for `numreplicas`."""
+    from cluster.dispatch import Await
+    primary = get(client.node)
+    target = primary.offset
+    acked = primary.acked(target)
+    if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
+        return acked
+    primary.request_acks()
+
+    async def waiting():
+        with trio.move_on_after(timeout_ms / 1000 if timeout_ms else math.inf):
+            while primary.acked(target) < numreplicas:
+                await primary.ack_event.wait()
+        return primary.acked(target)
+    return Await(waiting)
+
+
+# -- the socket side (run by cluster.server after the hand-over) ------------------------
+async def _send_all(sock, data) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view):]
+        except (BlockingIOError, InterruptedError):
+            await trio.lowlevel.wait_writable(sock)
+
+
+async def _writer(sock, primary: Primary, link: ReplicaLink) -> None:
+    while True:
+        if not link.pending:
+            link.wake = trio.Event()
+            await link.wake.wait()
+            continue
+        chunks, link.pending = link.pending, []
+        data = b"".join(chunks)
+        await _send_all(sock, data)
+        link.pending_bytes -= len(data)
+        if link.online_after:
+            link.online_after = max(0, link.online_after - len(data))
+            if not link.online_after:
+                link.state = "online"
+                link.ack_ms = primary.node.now_ms
+
+
+async def serve_replica(sock, client, parser) -> None:
+    """Own a replica's connection: write its stream, read its REPLCONF ACKs."""
+    from cluster.dispatch import execute
+    node = client.node
+    primary = get(node)
+    link = client.replica_link
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_writer, sock, primary, link)
+            while True:
+                try:
+                    data = sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    await trio.lowlevel.wait_readable(sock)
+                    continue
+                if not data:
+                    break
+                node.set_time()
+                client.last_interaction_ms = node.now_ms
+                client.net_in += len(data)
+                commands, error = parser.feed(data)
+                for argv in commands:
+                    execute(client, argv)      # a replica gets no replies (REPLCONF ACK)
+                if error is not None:
+                    break
+            nursery.cancel_scope.cancel()
+    finally:
+        primary.drop(link)

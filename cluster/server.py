@@ -13,6 +13,8 @@ import socket as pysocket
 
 import trio
 
+from gossip.listen import listen
+
 from cluster import commands  # noqa: F401  (registers every command in the table)
 from cluster import repl_replica
 from cluster.dispatch import Await, Block, execute
@@ -46,25 +48,8 @@ class Server:
 
     # -- listening ----------------------------------------------------------------
     def _open_listeners(self) -> None:
-        backlog = self.node.config["tcp-backlog"]
-        for addr, optional in _bind_addresses(self.node.config["bind"]):
-            family = pysocket.AF_INET6 if ":" in addr else pysocket.AF_INET
-            sock = pysocket.socket(family, pysocket.SOCK_STREAM)
-            try:
-                sock.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_REUSEADDR, 1)
-                if family == pysocket.AF_INET6:
-                    sock.setsockopt(pysocket.IPPROTO_IPV6, pysocket.IPV6_V6ONLY, 1)
-                sock.bind((addr, self.port))
-                sock.listen(backlog)
-                sock.setblocking(False)
-            except OSError as err:
-                sock.close()
-                if optional and err.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
-                                              errno.EPROTONOSUPPORT):
-                    continue
-                raise OSError(err.errno, f"Could not create server TCP listening socket "
-                                         f"{addr}:{self.port}: {err.strerror}") from None
-            self.listeners.append(sock)
+        self.listeners.extend(listen(_bind_addresses(self.node.config["bind"]), self.port,
+                                     self.node.config["tcp-backlog"]))
 
     async def serve(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         node = self.node

@@ -13,7 +13,6 @@ exceeded), the state learning about it as a link going down.
 """
 from __future__ import annotations
 
-import errno
 import inspect
 import itertools
 import socket as pysocket
@@ -24,6 +23,7 @@ from typing import Callable
 import trio
 
 from gossip import codec
+from gossip.listen import listen
 from gossip.effects import (Connect, DeleteSlotKeys, Deliver, Disconnect, Log, SaveConfig,
                             Send)
 
@@ -113,24 +113,7 @@ class BusTransport:
         return link.created, events, link.queued, link.queued
 
     def open_listeners(self) -> None:
-        for addr, optional in self.bind:
-            family = pysocket.AF_INET6 if ":" in addr else pysocket.AF_INET
-            sock = pysocket.socket(family, pysocket.SOCK_STREAM)
-            try:
-                sock.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_REUSEADDR, 1)
-                if family == pysocket.AF_INET6:
-                    sock.setsockopt(pysocket.IPPROTO_IPV6, pysocket.IPV6_V6ONLY, 1)
-                sock.bind((addr, self.cport))
-                sock.listen(self.backlog)
-                sock.setblocking(False)
-            except OSError as err:
-                sock.close()
-                if optional and err.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
-                                              errno.EPROTONOSUPPORT):
-                    continue
-                raise OSError(err.errno, f"Could not create server TCP listening socket "
-                                         f"{addr}:{self.cport}: {err.strerror}") from None
-            self.listeners.append(sock)
+        self.listeners.extend(listen(self.bind, self.cport, self.backlog))
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Listen (unless open_listeners was called already), tick, perform effects."""

@@ -216,3 +216,40 @@ def test_scripts_run_serves_rediscluster_and_sigint_stops_every_node(tmp_path):
             proc.wait(10)
         log.close()
         kill_leftovers(pids.values())
+
+
+def test_replicas_hold_their_primaries_keys_and_serve_read_from_replicas(tmp_path):
+    from redis.cluster import RedisCluster
+    base = free_block()
+    data = tmp_path / "c"
+    pids: dict[int, int] = {}
+    try:
+        out = tool("up", "--port", str(base), "--dir", str(data), "--detach",
+                   "--node-timeout", "3000", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout + out.stderr
+        pids = pids_in(data)
+        rc = RedisCluster(host="127.0.0.1", port=base)
+        for i in range(200):
+            rc.set(f"k{i}", i)
+        rc.close()
+        # A replica is listed in CLUSTER SLOTS once a heartbeat carries its offset.
+        probe = redis.Redis(port=base)
+        wait_until(lambda: all(len(s) == 4 for s in probe.execute_command("CLUSTER", "SLOTS")),
+                   20, interval=0.2, message="replicas in CLUSTER SLOTS")
+        probe.close()
+        replicas = [int(p[1].split(":")[1].split("@")[0]) for p in nodes_view(base)
+                    if "slave" in p[2]]
+        assert len(replicas) == 3
+        total = 0
+        for port in replicas:
+            with redis.Redis(port=port) as r:
+                wait_until(lambda: r.info("replication")["master_link_status"] == "up", 20)
+                total += r.dbsize()
+        assert total == 200                       # every key is on one replica
+        rr = RedisCluster(host="127.0.0.1", port=base, read_from_replicas=True)
+        assert sorted(n.server_type for n in rr.get_nodes()) == ["primary"] * 3 + ["replica"] * 3
+        assert all(rr.get(f"k{i}") == str(i).encode() for i in range(200))
+        rr.close()
+        assert tool("down", "--dir", str(data), cwd=tmp_path).returncode == 0
+    finally:
+        kill_leftovers(pids.values())

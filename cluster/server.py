@@ -5,7 +5,6 @@ from one read sent with one `send`, TCP_NODELAY, a listen backlog of tcp-backlog
 """
 from __future__ import annotations
 
-import errno
 import math
 import os
 import signal
@@ -13,7 +12,7 @@ import socket as pysocket
 
 import trio
 
-from gossip.listen import listen
+from gossip.listen import accept, listen
 
 from cluster import commands  # noqa: F401  (registers every command in the table)
 from cluster import repl_replica
@@ -97,18 +96,7 @@ class Server:
 
     async def _accept_loop(self, listener) -> None:
         while True:
-            await trio.lowlevel.wait_readable(listener)
-            try:
-                sock, _ = listener.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                continue
-            except OSError as err:
-                if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    self.node.log.warning(f"Error accepting a client connection: {err}")
-                    await trio.sleep(0.01)
-                    continue
-                raise
-            sock.setblocking(False)
+            sock = await accept(listener, self.node.log.warning)
             self._nursery.start_soon(self._serve_client, sock)
 
     # -- one client ---------------------------------------------------------------

@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import socket as pysocket
 
+import trio
+
 _OPTIONAL_ERRORS = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT)
 
 
@@ -37,3 +39,21 @@ def listen(bind: list[tuple[str, bool]], port: int, backlog: int) -> list[pysock
                                      f"{addr}:{port}: {err.strerror}") from None
         socks.append(sock)
     return socks
+
+
+async def accept(listener: pysocket.socket, warn) -> pysocket.socket:
+    """The next connection on `listener`, non-blocking. Accept errors (a full file table,
+    a connection reset before accept) are logged with `warn(text)` and retried after 10 ms,
+    as Redis logs and goes on."""
+    while True:
+        await trio.lowlevel.wait_readable(listener)
+        try:
+            sock, _ = listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            continue
+        except OSError as err:
+            warn(f"Accepting connection: {err}")
+            await trio.sleep(0.01)
+            continue
+        sock.setblocking(False)
+        return sock

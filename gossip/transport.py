@@ -23,7 +23,7 @@ from typing import Callable
 import trio
 
 from gossip import codec
-from gossip.listen import listen
+from gossip.listen import accept, listen
 from gossip.effects import (Connect, DeleteSlotKeys, Deliver, Disconnect, Log, SaveConfig,
                             Send)
 
@@ -150,16 +150,7 @@ class BusTransport:
 
     async def _accept_loop(self, listener) -> None:
         while True:
-            await trio.lowlevel.wait_readable(listener)
-            try:
-                sock, _ = listener.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                continue
-            except OSError as err:
-                self.log("warning", f"Error accepting cluster node connection: {err}")
-                await trio.sleep(0.01)
-                continue
-            sock.setblocking(False)
+            sock = await accept(listener, lambda text: self.log("warning", text))
             link = Link(-next(self._inbound_ids), self.clock())
             self.links[link.id] = link
             self._nursery.start_soon(self._run_inbound, link, sock)

@@ -98,14 +98,20 @@ def topology_ok(port: int) -> bool:
     return len(masters) == 3 and len(slaves) == 3 and {p[3] for p in slaves} == ids
 
 
-def test_up_detach_serves_then_down_stops_and_up_restarts(tmp_path):
+def up_detached(tmp_path: Path) -> tuple[int, Path, subprocess.CompletedProcess]:
+    """`pyredis-cluster up --detach` on a free block of ports; (base port, dir, result)."""
     base = free_block()
     data = tmp_path / "c"
+    out = tool("up", "--port", str(base), "--dir", str(data), "--detach",
+               "--node-timeout", "3000", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return base, data, out
+
+
+def test_up_detach_serves_then_down_stops_and_up_restarts(tmp_path):
     pids: dict[int, int] = {}
     try:
-        out = tool("up", "--port", str(base), "--dir", str(data), "--detach",
-                   "--node-timeout", "3000", cwd=tmp_path)
-        assert out.returncode == 0, out.stdout + out.stderr
+        base, data, out = up_detached(tmp_path)
         assert f"redis-cli -c -p {base}" in out.stdout
         assert f'RedisCluster(host="127.0.0.1", port={base})' in out.stdout
         assert "[OK] All 16384 slots covered." in out.stdout
@@ -220,13 +226,9 @@ def test_scripts_run_serves_rediscluster_and_sigint_stops_every_node(tmp_path):
 
 def test_replicas_hold_their_primaries_keys_and_serve_read_from_replicas(tmp_path):
     from redis.cluster import RedisCluster
-    base = free_block()
-    data = tmp_path / "c"
     pids: dict[int, int] = {}
     try:
-        out = tool("up", "--port", str(base), "--dir", str(data), "--detach",
-                   "--node-timeout", "3000", cwd=tmp_path)
-        assert out.returncode == 0, out.stdout + out.stderr
+        base, data, _ = up_detached(tmp_path)
         pids = pids_in(data)
         rc = RedisCluster(host="127.0.0.1", port=base)
         for i in range(200):

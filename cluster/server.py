@@ -15,7 +15,7 @@ import trio
 from gossip.listen import accept, listen
 
 from cluster import commands  # noqa: F401  (registers every command in the table)
-from cluster import repl_replica
+from cluster import repl_link
 from cluster.dispatch import Await, Block, execute
 from cluster.node import Node
 from cluster.protocol import RequestParser
@@ -64,7 +64,7 @@ class Server:
             if bus is not None:
                 await nursery.start(bus.run)
             nursery.start_soon(self._cron_loop)
-            nursery.start_soon(repl_replica.supervise, node)   # REPLICAOF's link
+            nursery.start_soon(repl_link.supervise, node)   # REPLICAOF's link
             nursery.start_soon(self._signal_loop)
             node.log.notice("Ready to accept connections tcp")
             task_status.started(self)

@@ -12,7 +12,7 @@ class Client:
         "no_evict", "no_touch", "readonly", "asking", "close_after_reply", "close_reason",
         "killer", "propagate_as", "blocked", "parser", "flags_extra", "is_master_link",
         "net_in", "net_out", "commands",
-        "is_replica", "repl_conf", "replica_link", "handover",
+        "is_replica", "repl_conf", "replica_link", "handover", "woff",
     )
 
     def __init__(self, node, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -58,6 +58,7 @@ class Client:
         self.repl_conf: dict | None = None
         self.replica_link = None
         self.handover = None
+        self.woff = 0         # master_repl_offset after this client's last write (WAIT)
 
     def unwatch_all(self) -> None:
         for db, key in self.watched:

@@ -49,8 +49,9 @@ try:
 
     _crc64_c = crcmod.mkCrcFun(0x1AD93D23594C935A9, initCrc=0, rev=True, xorOut=0)
 
-    def crc64(data: bytes) -> int:
-        return _crc64_c(data)
+    def crc64(data: bytes, crc: int = 0) -> int:
+        """CRC of `data`, continuing from `crc` (the CRC of what came before)."""
+        return _crc64_c(data, crc)
 except ImportError:  # pragma: no cover - crcmod is a dependency
-    def crc64(data: bytes) -> int:
-        return crc64_py(data)
+    def crc64(data: bytes, crc: int = 0) -> int:
+        return crc64_py(data, crc)

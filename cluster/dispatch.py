@@ -184,6 +184,7 @@ def call(client, cmd: Command, argv: list[bytes]):
         else:
             for one in rewrite:
                 node.propagator.feed(client.db.id, one)
+        client.woff = node.master_repl_offset     # WAIT waits for this client's last write
     client.last_cmd = name
     if client.asking and name != "asking" and not client.in_multi:
         client.asking = False

@@ -17,10 +17,19 @@ from typing import Callable, Iterable
 
 from slots import CLUSTER_SLOTS, keyslot
 
+from cluster.snapshot import copy_on_write
+
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 # Python class of a stored value -> Redis type name. Data-type modules add theirs.
 TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list"}
+
+
+# Keyspace.replica: how a replica treats a due key (Redis 7.0 expireIfNeeded). REPLICA: it
+# reads as absent but stays until the primary's DEL; MASTER_CLIENT (while the primary's
+# stream runs): the key is still there, as it was on the primary when it sent the command.
+REPLICA = 1
+MASTER_CLIENT = 2
 
 
 def type_name(value) -> str:
@@ -53,6 +62,9 @@ class Database:
     def _expired(self, key: bytes) -> bool:
         when = self.expires.get(key)
         if when is not None and when <= self.ks.now_ms and not self.ks.loading:
+            mode = self.ks.replica
+            if mode:                  # a replica: see Keyspace.replica
+                return mode == REPLICA
             self._expire_key(key)
             return True
         return False
@@ -78,6 +90,8 @@ class Database:
         value = self.data.get(key)
         if value is not None:
             self.lru[key] = self.ks.lru_clock
+            if self.ks.views:          # a snapshot is being written: copy on write
+                value = copy_on_write(self, key, value)
         return value
 
     def peek(self, key: bytes):
@@ -216,10 +230,12 @@ class Keyspace:
         self.now_ms = 0
         self.lru_clock = 0
         self.loading = False
+        self.replica = 0           # 0 (a primary: expire due keys), REPLICA, MASTER_CLIENT
         self.hits = 0
         self.misses = 0
         self.expired = 0
         self.dirty = 0
+        self.views: list = []      # active cluster.snapshot views (copy-on-write while set)
         self.on_expired = on_expired or (lambda db, key: None)
         self.dbs = [Database(i, self) for i in range(databases)]
 
@@ -247,6 +263,8 @@ class Keyspace:
             setattr(db, attr, x)
 
     def active_expire_cycle(self, now_ms: int, budget: int = 200) -> int:
+        if self.replica:            # a replica waits for its primary's DELs
+            return 0
         return sum(db.active_expire(now_ms, budget) for db in self.dbs if db.expires)
 
     def total_keys(self) -> int:

@@ -55,6 +55,7 @@ class Node:
         self.migrate_sockets = None
         # Replication, replica side (cluster.repl_replica.ReplicaLink) while we replicate.
         self.repl_link = None
+        self.master_repl_offset = 0     # the replication stream's offset (WAIT: client.woff)
 
     # -- time ---------------------------------------------------------------------
     def set_time(self, now_ms: int | None = None) -> int:
@@ -96,6 +97,8 @@ class Node:
 
     def remove_client(self, client: Client) -> None:
         client.unwatch_all()
+        if client.replica_link is not None and getattr(self, "repl_primary", None):
+            self.repl_primary.drop(client.replica_link)    # frees a pending snapshot too
         self.clients.pop(client.id, None)
 
     def db(self, index: int) -> Database:

@@ -62,41 +62,76 @@ def default_aux(node=None, repl_id: str | None = None, repl_offset: int = 0,
     return aux
 
 
-def iter_rdb(keyspace, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
-             now_ms: int | None = None):
-    """The snapshot of `keyspace` as a sequence of byte chunks (CRC handled by caller)."""
+def live_dbs(keyspace):
+    """The (db id, data, expires) triples of a keyspace's non-empty databases, live
+    (for a snapshot taken in one go; `cluster.snapshot.View` gives frozen ones)."""
+    return [(db.id, db.data, db.expires) for db in keyspace.dbs if db.data]
+
+
+def iter_rdb(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
+             now_ms: int | None = None, batch: int = 1024):
+    """The snapshot of `source` - a keyspace, or an iterable of (db id, data, expires)
+    triples such as a `cluster.snapshot.View` - as a sequence of byte pieces, without the
+    EOF opcode and checksum (see `rdb_chunks`). `batch` entries at most per piece."""
+    triples = live_dbs(source) if hasattr(source, "dbs") else source
     yield MAGIC + b"%04d" % RDB_VERSION
     for name, value in (aux if aux is not None else default_aux()).items():
         yield _aux(name, value)
-    for db in keyspace.dbs:
-        if not db.data:
+    savers = SAVERS
+    for db_id, data, expires in triples:
+        if not data:
             continue
-        yield (bytes((OP_SELECTDB,)) + encode_len(db.id) + bytes((OP_RESIZEDB,))
-               + encode_len(len(db.data)) + encode_len(len(db.expires)))
-        expires = db.expires
+        yield (bytes((OP_SELECTDB,)) + encode_len(db_id) + bytes((OP_RESIZEDB,))
+               + encode_len(len(data)) + encode_len(len(expires)))
         chunk: list[bytes] = []
-        for key, value in db.data.items():
+        for key, value in data.items():
             when = expires.get(key) if expires else None
             if when is not None:
                 if now_ms is not None and when <= now_ms:
                     continue     # already due: the replica would only delete it
                 chunk.append(bytes((OP_EXPIRETIME_MS,)) + when.to_bytes(8, "little",
                                                                          signed=True))
-            saver = SAVERS.get(value.__class__)
+            saver = savers.get(value.__class__)
             if saver is None:
                 raise RdbError(f"cannot snapshot a value of class {value.__class__.__name__}")
             body = saver(value, list_fill)
             chunk.append(body[:1] + encode_string(key) + body[1:])
-            if len(chunk) >= 1024:
+            if len(chunk) >= batch:
                 yield b"".join(chunk)
                 chunk = []
         if chunk:
             yield b"".join(chunk)
 
 
+CHUNK = 64 * 1024
+
+
+def rdb_chunks(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
+               now_ms: int | None = None, chunk_size: int = CHUNK):
+    """The whole RDB file of `source` (see `iter_rdb`) as chunks of about `chunk_size`
+    bytes, the last one ending with EOF and the CRC-64 (computed as it goes). A consumer
+    can do other work between chunks; `source` must not change meanwhile (a View)."""
+    crc = 0
+    pending: list[bytes] = []
+    size = 0
+    # ~40 bytes per small key: keep the pieces well under a chunk
+    for piece in iter_rdb(source, aux, list_fill, now_ms, batch=max(16, chunk_size // 64)):
+        pending.append(piece)
+        size += len(piece)
+        if size >= chunk_size:
+            out = b"".join(pending)
+            crc = crc64(out, crc)
+            yield out
+            pending, size = [], 0
+    pending.append(bytes((OP_EOF,)))
+    out = b"".join(pending)
+    crc = crc64(out, crc)
+    yield out + crc.to_bytes(8, "little")
+
+
 def write_rdb(keyspace, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
               now_ms: int | None = None) -> bytes:
-    """The whole RDB file of `keyspace`, EOF and checksum included."""
+    """The whole RDB file of `keyspace` (or of a View), EOF and checksum included."""
     body = b"".join(iter_rdb(keyspace, aux, list_fill, now_ms)) + bytes((OP_EOF,))
     return body + crc64(body).to_bytes(8, "little")
 

@@ -168,10 +168,27 @@ async def _session(node, link: ReplicaLink, session: trio.CancelScope) -> None:
             node.log.notice("Successful partial resynchronization with master.")
             link.partial_syncs += 1
             link.start_stream(link.replid, link.offset)
+        elif text.startswith(("-NOMASTERLINK", "-LOADING")):
+            raise LinkError(f"Master is currently unable to PSYNC but should be in the "
+                            f"future: {text}")
         else:
-            raise LinkError(f"Unexpected reply to PSYNC from master: {text}")
+            await _sync_fallback(node, link, conn, text)
         _link_up(node, link, session, stream)
         await _stream(node, link, conn)
+
+
+async def _sync_fallback(node, link: ReplicaLink, conn: _Conn, text: str) -> None:
+    """A primary that does not know PSYNC (or answers it with an error): SYNC, whose answer
+    is the `$<len>` RDB with no +FULLRESYNC line, as Redis's replica does. Such a history
+    has no id we could resume: a fresh one (the next PSYNC fails over to a full sync)."""
+    if text.startswith("-ERR"):
+        node.log.notice(f"Master does not support PSYNC or is in error state (reply: {text})")
+    else:
+        node.log.warning(f"Unexpected reply to PSYNC from master: {text}")
+    node.log.notice("Retrying with SYNC...")
+    with trio.fail_after(max(node.config["repl-timeout"], 1)):
+        await conn.send(b"SYNC\r\n")
+    await _full_sync(node, link, conn, "%040x" % node.rng.getrandbits(160), 0)
 
 
 async def _handshake(node, link: ReplicaLink, conn: _Conn) -> None:
@@ -199,7 +216,8 @@ async def _handshake(node, link: ReplicaLink, conn: _Conn) -> None:
         await conn.command(b"REPLCONF", b"ip-address", ip.encode())
     reply = await conn.command(b"REPLCONF", b"capa", b"eof", b"capa", b"psync2")
     if reply.startswith(b"-"):
-        node.log.notice("(Non critical) Master does not understand REPLCONF capa")
+        node.log.notice(f"(Non critical) Master does not understand REPLCONF capa: "
+                        f"{reply.decode('utf-8', 'replace')}")
 
 
 async def _full_sync(node, link: ReplicaLink, conn: _Conn, replid: str, offset: int) -> None:
@@ -207,6 +225,9 @@ async def _full_sync(node, link: ReplicaLink, conn: _Conn, replid: str, offset: 
     link.state = "sync"
     link.sync_read = 0
     header = await conn.reply_line()
+    if header.startswith(b"-"):        # e.g. SYNC refused (NOAUTH): Redis's words
+        raise LinkError(f"MASTER aborted replication with an error: "
+                        f"{header[1:].decode('utf-8', 'replace')}")
     if not header.startswith(b"$"):
         raise LinkError(f"Bad protocol from MASTER, the first byte is not '$': "
                         f"{header[:64]!r}")

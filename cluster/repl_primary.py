@@ -4,9 +4,11 @@
 created, on the first replica): every propagated byte moves `offset`, lands in the backlog
 and in each replica's pending output. PSYNC (cluster.commands.psync) decides between
 `+CONTINUE` (id and offset in the backlog, PSYNC2 previous id too) and `+FULLRESYNC` with
-an RDB snapshot (cluster.rdb) taken at that instant - consistent because the node is single
-threaded - followed by the stream. The connection then hands the socket over to
-`serve_replica` (cluster.server), which writes the pending output and reads REPLCONF ACKs.
+an RDB snapshot: a `cluster.snapshot` view taken at that instant (so it matches the offset)
+and written by `cluster.rdb.rdb_chunks` chunk by chunk while the node keeps serving - the
+diskless `$EOF:<mark>` form when the replica said `REPLCONF capa eof`, else `$<len>` -
+followed by the stream written meanwhile. The connection hands the socket over to
+`serve_replica` (cluster.server), which sends all that and reads REPLCONF ACKs.
 
 A replica whose pending output passes client-output-buffer-limit (class replica: hard
 limit, or soft limit for soft-seconds) is disconnected; it comes back with PSYNC.
@@ -19,6 +21,7 @@ import trio
 
 from cluster.config_special import _obuf_dict
 from cluster.propagate import encode_command
+from cluster.rdb import rdb_chunks
 
 ZERO_ID = "0" * 40
 PING = encode_command([b"PING"])
@@ -27,7 +30,8 @@ GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 class ReplicaLink:
     __slots__ = ("client", "ip", "port", "state", "ack_offset", "ack_ms", "pending",
-                 "pending_bytes", "wake", "soft_since_ms", "capa", "online_after")
+                 "pending_bytes", "wake", "soft_since_ms", "capa", "online_after",
+                 "full_sync", "first_ack")
 
     def __init__(self, client, ip: str, port: int, capa: set):
         self.client = client
@@ -41,7 +45,23 @@ class ReplicaLink:
         self.wake = trio.Event()
         self.soft_since_ms = 0
         self.capa = capa
-        self.online_after = 0        # bytes to flush before the link is online (the RDB)
+        self.online_after = 0        # bytes to flush before the link is online
+        self.full_sync: FullSync | None = None     # the snapshot still to send
+        self.first_ack: trio.Event | None = None   # diskless: the stream waits for it
+
+
+class FullSync:
+    """A full sync still to send: the header line, then the RDB of `view` (released once
+    sent, or when the link goes away)."""
+
+    __slots__ = ("header", "view", "aux", "list_fill", "eof")
+
+    def __init__(self, header: bytes, view, aux: dict, list_fill: int, eof: bool):
+        self.header = header
+        self.view = view
+        self.aux = aux
+        self.list_fill = list_fill
+        self.eof = eof
 
 
 class Primary:
@@ -188,6 +208,10 @@ class Primary:
         return link
 
     def drop(self, link: ReplicaLink) -> None:
+        job = link.full_sync
+        if job is not None:
+            link.full_sync = None
+            job.view.release()
         if link in self.replicas:
             self.replicas.remove(link)
             if not self.replicas:
@@ -203,8 +227,11 @@ class Primary:
             if link.client is client:
                 link.ack_offset = max(link.ack_offset, offset)
                 link.ack_ms = self.node.now_ms
-                if link.state == "send_bulk" and not link.online_after:
+                if (link.state == "send_bulk" and not link.online_after
+                        and link.full_sync is None):
                     link.state = "online"
+                if link.first_ack is not None:
+                    link.first_ack.set()
                 self.signal_ack()
                 return
 
@@ -296,11 +323,12 @@ def too_few_good_replicas(node) -> bool:
 
 
 def wait(client, numreplicas: int, timeout_ms: int):
-    """WAIT: the number of replicas that acked everything propagated so far, waiting (with
-    REPLCONF GETACK sent to them) up to timeout_ms (0: forever) for `numreplicas`."""
+    """WAIT: the number of replicas that acked the calling client's last write
+    (`client.woff`, as Redis's c->woff), waiting (with REPLCONF GETACK sent to them) up to
+    timeout_ms (0: forever) for `numreplicas`."""
     from cluster.dispatch import Await
     primary = get(client.node)
-    target = primary.offset
+    target = client.woff
     acked = primary.acked(target)
     if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
         return acked
@@ -324,7 +352,61 @@ async def _send_all(sock, data) -> None:
             await trio.lowlevel.wait_writable(sock)
 
 
+async def _send_full_sync(sock, primary: Primary, link: ReplicaLink) -> None:
+    """+FULLRESYNC, then the RDB produced chunk by chunk from the view, yielding to trio
+    between chunks so that other clients are served meanwhile."""
+    job = link.full_sync
+    node = primary.node
+    name = f"{link.ip}:{link.port}"
+    try:
+        link.state = "send_bulk"
+        if job.header:
+            await _send_all(sock, job.header)
+        chunks = rdb_chunks(job.view, job.aux, job.list_fill, job.view.now_ms)
+        checkpoint = trio.lowlevel.checkpoint
+        if job.eof:
+            node.log.notice("Starting BGSAVE for SYNC with target: replicas sockets")
+            mark = ("%040x" % node.rng.getrandbits(160)).encode()
+            await _send_all(sock, b"$EOF:" + mark + b"\r\n")
+            size = 0
+            for chunk in chunks:
+                await _send_all(sock, chunk)
+                size += len(chunk)
+                await checkpoint()
+            await _send_all(sock, mark)
+            node.log.notice(f"Streamed RDB transfer with replica {name} succeeded "
+                            f"(socket, {size} bytes). Waiting for REPLCONF ACK from "
+                            f"replica to enable streaming")
+        else:
+            node.log.notice("Starting BGSAVE for SYNC with target: disk")
+            parts = []
+            for chunk in chunks:
+                parts.append(chunk)
+                await checkpoint()
+            rdb = b"".join(parts)
+            del parts
+            node.log.notice(f"Background saving terminated with success; sending "
+                            f"{len(rdb)} bytes to replica {name}")
+            await _send_all(sock, b"$%d\r\n" % len(rdb))
+            await _send_all(sock, rdb)
+    finally:
+        link.full_sync = None
+        job.view.release()
+    node.set_time()
+    link.state = "online"
+    link.ack_ms = node.now_ms
+    node.log.notice(f"Synchronization with replica {name} succeeded")
+    if job.eof:
+        # As Redis 7: a diskless replica finds the end mark in the last bytes it read, so
+        # the stream starts only after its first REPLCONF ACK (it loaded the RDB).
+        while link.first_ack is not None and not link.first_ack.is_set():
+            await link.first_ack.wait()
+        link.first_ack = None
+
+
 async def _writer(sock, primary: Primary, link: ReplicaLink) -> None:
+    if link.full_sync is not None:
+        await _send_full_sync(sock, primary, link)
     while True:
         if not link.pending:
             link.wake = trio.Event()
@@ -341,6 +423,14 @@ async def _writer(sock, primary: Primary, link: ReplicaLink) -> None:
                 link.ack_ms = primary.node.now_ms
 
 
+async def _write_until_gone(sock, primary: Primary, link: ReplicaLink, scope) -> None:
+    try:
+        await _writer(sock, primary, link)
+    except OSError:             # the replica went away (reset, broken pipe): the link ends
+        primary.node.log.notice(f"Connection with replica {link.ip}:{link.port} lost.")
+        scope.cancel()
+
+
 async def serve_replica(sock, client, parser) -> None:
     """Own a replica's connection: write its stream, read its REPLCONF ACKs."""
     from cluster.dispatch import execute
@@ -349,13 +439,15 @@ async def serve_replica(sock, client, parser) -> None:
     link = client.replica_link
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_writer, sock, primary, link)
+            nursery.start_soon(_write_until_gone, sock, primary, link, nursery.cancel_scope)
             while True:
                 try:
                     data = sock.recv(65536)
                 except (BlockingIOError, InterruptedError):
                     await trio.lowlevel.wait_readable(sock)
                     continue
+                except OSError:
+                    break
                 if not data:
                     break
                 node.set_time()

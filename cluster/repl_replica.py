@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import trio
 
+from cluster.keyspace import MASTER_CLIENT, REPLICA
 from cluster.propagate import Propagator, encode_command
 from cluster.repl_stream import LinkError, StreamParser  # noqa: F401  (re-exported)
 
@@ -139,11 +140,14 @@ class ReplicaLink:
         # passed on verbatim instead (to our backlog / sub-replicas), as Redis proxies it.
         real = node.propagator
         node.propagator = _MUTE
+        ks = node.keyspace
+        ks.replica = MASTER_CLIENT     # the master client sees keys that are due here
         start = parser.pos
         try:
             ack = self._run_commands(parser, client, node)
         finally:
             node.propagator = real
+            ks.replica = REPLICA if node.repl_link is self else 0
         if real.sinks and parser.pos > start:
             raw = bytes(parser.buf[start:parser.pos])
             for sink in real.sinks:
@@ -205,6 +209,7 @@ def set_master(node, host: str, port: int) -> None:
     elif getattr(node, "on_become_replica", None) is not None:
         node.on_become_replica()      # the primary side disconnects its replicas
     node.repl_link = ReplicaLink(node, host, port)
+    node.keyspace.replica = REPLICA     # due keys wait for the primary's DEL (keyspace.py)
     _remember(node, f"{host} {port}")
     node.log.notice(f"Connecting to MASTER {host}:{port}")
     _control(node).changed.set()
@@ -217,6 +222,7 @@ def unset_master(node) -> None:
         return
     _drop(link)
     node.repl_link = None
+    node.keyspace.replica = 0           # a primary again: expire due keys itself
     _remember(node, "")
     offset = link.offset
     if link.has_history and link.replid != "?":
@@ -262,12 +268,16 @@ def follow_cluster(node) -> None:
     REPLICATE, a failover, nodes.conf at start); promoted -> stop replicating."""
     target = cluster_target(node)
     link = node.repl_link
+    me = node.cluster.state.myself
     if target is not None:
         if link is None or (link.host, link.port) != target:
             set_master(node, *target)
-        node.cluster.state.myself.repl_offset = node.repl_link.offset
-    elif link is not None and node.cluster.state.myself.is_primary:
+        me.repl_offset = node.repl_link.offset
+        return
+    if link is not None and me.is_primary:
         unset_master(node)
+    if node.repl_link is None:       # a primary advertises master_repl_offset (SHARDS)
+        me.repl_offset = node.master_repl_offset
 
 
 

@@ -8,6 +8,7 @@ protocol version:
     ReplyError -> error             float -> RESP3 double / RESP2 bulk string
     RespSet -> RESP3 set / array    Verbatim -> RESP3 verbatim / RESP2 bulk
     NULL_ARRAY -> `*-1` / RESP3 null   Push -> RESP3 push / RESP2 array
+    NO_REPLY -> nothing at all
 """
 from __future__ import annotations
 
@@ -67,6 +68,17 @@ class _NullArray:
 
 
 NULL_ARRAY = _NullArray()
+
+
+class _NoReply:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_REPLY"
+
+
+# A command that sends nothing back (REPLCONF ACK / GETACK, as Redis): encodes to no bytes.
+NO_REPLY = _NoReply()
 OK = Status(b"OK")
 QUEUED = Status(b"QUEUED")
 PONG = Status(b"PONG")
@@ -144,6 +156,8 @@ def _encode_into(value, out: list, resp3: bool) -> None:
             _encode_into(item, out, resp3)
     elif value is NULL_ARRAY:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
+    elif value is NO_REPLY:
+        pass
     elif isinstance(value, (list, tuple)):
         out.append(b"*%d\r\n" % len(value))
         for item in value:

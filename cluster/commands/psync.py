@@ -1,16 +1,19 @@
 """PSYNC / SYNC / REPLCONF: the commands a replica sends its primary (primary side).
 
 PSYNC and SYNC answer through the hand-over: the handler attaches the replica
-(cluster.repl_primary), queues `+FULLRESYNC` + the RDB or `+CONTINUE` + the backlog tail,
-and sets `client.handover`; the connection (cluster.server) then gives the socket to
-`repl_primary.serve_replica` instead of sending a reply.
+(cluster.repl_primary) with `+CONTINUE` + the backlog tail queued, or with a full sync to
+send (`+FULLRESYNC`, then the RDB of a `cluster.snapshot` view taken here, at the offset
+it announces), and sets `client.handover`; the connection (cluster.server) then gives the
+socket to `repl_primary.serve_replica` instead of sending a reply.
 """
 from __future__ import annotations
 
-from cluster import repl_primary
+import trio
+
+from cluster import repl_primary, snapshot
 from cluster.commands.args import NOT_INT, parse_int
-from cluster.rdb import default_aux, write_rdb
-from cluster.reply import OK, ReplyError
+from cluster.rdb import default_aux
+from cluster.reply import NO_REPLY, OK, ReplyError
 from cluster.table import command
 
 _FLAGS = "admin noscript no_async_loading no_multi"
@@ -50,18 +53,17 @@ def _start(client, replid: str, want: int | None):
         except (KeyError, ValueError, TypeError):
             fill = -2
         aux = default_aux(node, primary.replid, primary.offset)
-        rdb = write_rdb(node.keyspace, aux=aux, list_fill=fill, now_ms=node.now_ms)
+        view = snapshot.take(node.keyspace)
         link = primary.attach(client, capa)
-        link.state = "send_bulk"
         header = (b"+FULLRESYNC %s %d\r\n" % (primary.replid.encode(), primary.offset)
                   if want is not None else b"")
-        body = b"$%d\r\n" % len(rdb) + rdb
-        link.pending = [header, body]
-        link.pending_bytes = len(header) + len(body)
-        link.online_after = link.pending_bytes
+        eof = "eof" in capa
+        link.full_sync = repl_primary.FullSync(header, view, aux, fill, eof)
+        if eof:
+            link.first_ack = trio.Event()
         primary.count("sync_full")
         node.log.notice(f"Replica {client.addr} asks for synchronization; full resync "
-                        f"with {len(rdb)} bytes of RDB at offset {primary.offset}")
+                        f"of {view.keys()} keys at offset {primary.offset}")
     client.replica_link = link
     client.handover = repl_primary.serve_replica
     return None
@@ -101,9 +103,9 @@ def replconf(client, argv):
         elif opt == b"ack":
             if client.is_replica:
                 repl_primary.get(client.node).ack(client, parse_int(val, NOT_INT))
-            return None      # never answered
+            return NO_REPLY      # never answered (a non-replica too, as Redis)
         elif opt == b"getack":
-            return None      # answered by the replica link (cluster.repl_replica)
+            return NO_REPLY      # answered by the replica link (cluster.repl_replica)
         elif opt in (b"rdb-only", b"rdb-filter-only"):
             pass
         else:

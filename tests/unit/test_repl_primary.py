@@ -6,7 +6,7 @@ from cluster import repl_primary
 from cluster.config import Config
 from cluster.dispatch import execute
 from cluster.node import Node
-from cluster.rdb import read_rdb
+from cluster.rdb import rdb_chunks, read_rdb
 
 
 def _replica(node, port=7010):
@@ -25,18 +25,19 @@ def test_fullresync_queues_header_and_rdb_then_stream():
     link = client.replica_link
     primary = repl_primary.get(node)
     assert client.handover is repl_primary.serve_replica
-    header, body = link.pending
-    assert header == b"+FULLRESYNC %s 0\r\n" % primary.replid.encode()
-    rdb = body[body.index(b"\r\n") + 2:]
-    assert body.startswith(b"$%d\r\n" % len(rdb))
-    snap = read_rdb(rdb)
-    assert snap.entries == [(0, b"k", b"v", None)]
-    assert snap.aux[b"repl-id"] == primary.replid.encode()
+    job = link.full_sync          # the RDB is produced from the view by the writer task
+    assert link.pending == [] and job.eof
+    assert job.header == b"+FULLRESYNC %s 0\r\n" % primary.replid.encode()
     execute(writer, [b"SET", b"a", b"b"])
+    snap = read_rdb(b"".join(rdb_chunks(job.view, job.aux, job.list_fill)))
+    assert snap.entries == [(0, b"k", b"v", None)]      # as at PSYNC time
+    assert snap.aux[b"repl-id"] == primary.replid.encode()
     stream = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n"
-    assert link.pending[2] == stream
+    assert link.pending == [stream]
     assert primary.offset == len(stream)
-    assert node.stats.sync_full == 1 and link.state == "send_bulk"
+    assert node.stats.sync_full == 1 and link.state == "wait_bgsave"
+    primary.drop(link)
+    assert job.view.released and node.keyspace.views == []
 
 
 def test_partial_resync_from_backlog_and_psync2_previous_id():
@@ -64,7 +65,7 @@ def test_partial_resync_from_backlog_and_psync2_previous_id():
     # Out of the backlog: full.
     late = _replica(node)
     execute(late, [b"PSYNC", b"1" * 40, b"99999"])
-    assert late.replica_link.pending[0].startswith(b"+FULLRESYNC")
+    assert late.replica_link.full_sync.header.startswith(b"+FULLRESYNC")
     assert node.stats.sync_partial_err == 1
 
 

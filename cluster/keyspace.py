@@ -189,6 +189,24 @@ class Database:
         self.ks.dirty += n
         return n
 
+    def load(self, entries) -> None:
+        """Fill this (empty) database from a snapshot: (key, value, expire_ms | None)
+        triples, without store()'s per-key bookkeeping (nobody WATCHes an empty database
+        being loaded, and a load is not a change: `dirty` stays, as in Redis)."""
+        data, expires = self.data, self.expires
+        for key, value, when in entries:
+            data[key] = value
+            if when is not None:
+                expires[key] = when
+        self.lru.update(dict.fromkeys(data, self.ks.lru_clock))
+        if self.slot_keys is not None:
+            slot_keys = self.slot_keys
+            for key in data:
+                slot_keys[keyslot(key)].add(key)
+        if expires:
+            self._heap = [(when, key) for key, when in expires.items()]
+            heapq.heapify(self._heap)
+
     # -- iteration ----------------------------------------------------------------
     def random_key(self, rng: random.Random) -> bytes | None:
         """A random live key (expired ones met on the way are expired)."""

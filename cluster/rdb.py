@@ -214,10 +214,12 @@ def load_into(keyspace, buf: bytes, check_crc: bool = True) -> Snapshot:
                            f"to handle more than {n} databases. Exiting")
     for db in keyspace.dbs:
         db.flush()
-    dbs = keyspace.dbs
+    per_db: dict[int, list] = {}
     for db_id, key, value, expire in snap.entries:
-        db = dbs[db_id]
-        db.store(key, value)
-        if expire is not None:
-            db.set_expire(key, expire)
+        entries = per_db.get(db_id)
+        if entries is None:
+            entries = per_db[db_id] = []
+        entries.append((key, value, expire))
+    for db_id, entries in per_db.items():
+        keyspace.dbs[db_id].load(entries)
     return snap

@@ -9,11 +9,26 @@ from __future__ import annotations
 from typing import Callable
 
 
+# Arity -> the whole frame's format: one %-formatting per command instead of a join.
+_FORMATS = {n: b"*%d\r\n" % n + b"$%d\r\n%s\r\n" * n for n in range(1, 9)}
+
+
 def encode_command(argv: list[bytes]) -> bytes:
-    parts = [b"*%d\r\n" % len(argv)]
+    """The RESP multibulk of argv (the replication stream / AOF form of a command)."""
+    fmt = _FORMATS.get(len(argv))
+    if fmt is None:
+        parts = [b"*%d\r\n" % len(argv)]
+        for arg in argv:
+            parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+        return b"".join(parts)
+    if len(argv) == 3:
+        a, b, c = argv
+        return fmt % (len(a), a, len(b), b, len(c), c)
+    values = []
     for arg in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(parts)
+        values.append(len(arg))
+        values.append(arg)
+    return fmt % tuple(values)
 
 
 class Propagator:

@@ -91,6 +91,9 @@ class Primary:
         self.last_ping_ms = node.now_ms
         self._obuf_text: str | None = None
         self._obuf = (0, 0, 0)
+        self._trim_at = 0
+        self._check_from = 0
+        self._refresh()
         node.role_replicas = self.role_replicas
         node.on_become_replica = self.disconnect_all
 
@@ -129,18 +132,30 @@ class Primary:
         self.offset += len(data)
         backlog = self.backlog
         backlog += data
-        size = self.node.config["repl-backlog-size"]
-        if len(backlog) > 2 * size:
-            cut = len(backlog) - size
-            del backlog[:cut]
-            self.backlog_off += cut
+        if len(backlog) > self._trim_at:
+            cut = len(backlog) - self.node.config["repl-backlog-size"]
+            if cut > 0:
+                del backlog[:cut]
+                self.backlog_off += cut
+            self._refresh()
         for link in self.replicas:
             self._queue(link, data)
+
+    def _refresh(self) -> None:
+        """The limits feed() checks, cached (they are config lookups): refreshed by cron
+        and whenever the backlog is trimmed, so CONFIG SET takes effect within 100 ms."""
+        self._trim_at = 2 * self.node.config["repl-backlog-size"]
+        hard, soft, _ = self._limits()
+        self._check_from = min([limit for limit in (hard, soft) if limit] or [math.inf])
 
     def _queue(self, link: ReplicaLink, data: bytes) -> None:
         link.pending.append(data)
         link.pending_bytes += len(data)
         link.wake.set()
+        if link.pending_bytes < self._check_from:     # the usual case: far below a limit
+            if link.soft_since_ms:
+                link.soft_since_ms = 0
+            return
         if link.state != "online":
             return
         hard, soft, secs = self._limits()
@@ -285,6 +300,7 @@ class Primary:
         after repl-backlog-ttl seconds without replicas."""
         node = self.node
         now = node.now_ms
+        self._refresh()
         timeout = node.config["repl-timeout"] * 1000
         for link in list(self.replicas):
             if link.state == "online" and now - link.ack_ms > timeout:

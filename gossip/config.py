@@ -30,7 +30,16 @@ class ClusterConfig:
     announce_hostname: str = ""
     replica_no_failover: bool = False
     allow_replica_migration: bool = True
+    replica_validity_factor: int = 10  # cluster-replica-validity-factor (0: no limit)
+    repl_ping_replica_period: int = 10  # seconds (repl-ping-replica-period)
+    migration_barrier: int = 1         # cluster-migration-barrier
     blacklist_ttl: int = BLACKLIST_TTL_MS
+
+
+def ping_interval(node_timeout: int) -> int:
+    """A node whose last PONG is this old gets a PING (Redis: node_timeout/2). Ours is
+    shorter so a ping is in flight soon after a death (gossip/failover.py docstring)."""
+    return min(node_timeout // 2, max(100, node_timeout // 10))
 
 
 def new_node_id(rng: random.Random) -> str:

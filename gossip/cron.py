@@ -2,7 +2,7 @@
 freshness pings, link resets, PFAIL, and the cluster state. Takes the ClusterState."""
 from __future__ import annotations
 
-from gossip import failure, health, heartbeat
+from gossip import config, failover, failure, health, heartbeat, manual, migration
 from gossip.config import (MIN_HANDSHAKE_TIMEOUT_MS, RANDOM_PING_EVERY_TICKS,
                            RANDOM_PING_SAMPLES)
 from gossip.messages import MsgType
@@ -42,6 +42,7 @@ def cron(st) -> None:
             heartbeat.send_ping(st, oldest.link, MsgType.PING)
 
     update = False
+    ping_interval = config.ping_interval(timeout)
     for node in list(st.nodes.values()):
         if node.flags & NOT_CHECKED:
             continue
@@ -51,10 +52,15 @@ def cron(st) -> None:
                 and data_delay > timeout // 2):
             st.drop_link(node)        # reconnected by the next cron run
         if (node.link is not None and node.link_up and node.ping_sent == 0
-                and now - node.pong_received > timeout // 2):
+                and now - node.pong_received > ping_interval):
             heartbeat.send_ping(st, node.link, MsgType.PING)
             continue
         update |= failure.check_timeout(st, node)
 
     if update or not st.state_ok:
         health.update_state(st)
+    if update and failover.PFAIL_PONG and st.is_voting_primary(st.myself):
+        heartbeat.broadcast_pong(st)  # my new failure report travels now (failover.py)
+    failover.cron(st)
+    manual.cron(st)
+    migration.cron(st)

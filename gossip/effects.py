@@ -56,4 +56,17 @@ class DeleteSlotKeys:
     slots: tuple[int, ...]
 
 
-Effect = Connect | Disconnect | Send | SaveConfig | Log | Deliver | DeleteSlotKeys
+@attrs.frozen
+class PauseWrites:
+    """Manual failover, primary side: pause client writes (as CLIENT PAUSE WRITE does)
+    until unix ms `until_ms` or an UnpauseWrites, whichever comes first."""
+    until_ms: int
+
+
+@attrs.frozen
+class UnpauseWrites:
+    """End the manual-failover write pause (PauseWrites) now."""
+
+
+Effect = (Connect | Disconnect | Send | SaveConfig | Log | Deliver | DeleteSlotKeys
+          | PauseWrites | UnpauseWrites)

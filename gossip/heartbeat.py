@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gossip import failure
 from gossip.config import PONG_TIME_TOLERANCE_MS, new_node_id
-from gossip.messages import GossipEntry, Header, Message, MsgType
+from gossip.messages import MFLAG_PAUSED, GossipEntry, Header, Message, MsgType
 from gossip.records import Flag, NodeRecord
 
 FAILING = Flag.PFAIL | Flag.FAIL
@@ -27,7 +27,14 @@ def header(st) -> Header:
         primary_id=me.primary_id if me.is_replica else None,
         slots=bytes(source.slots), repl_offset=me.repl_offset,
         myip=st.config.announce_ip or me.ip, port=me.port, cport=me.cport,
-        state_ok=st.state_ok, mflags=0, shard_id=me.shard_id, hostname=me.hostname)
+        state_ok=st.state_ok, mflags=_mflags(st), shard_id=me.shard_id,
+        hostname=me.hostname)
+
+
+def _mflags(st) -> int:
+    """PAUSED while I am a primary paused for a manual failover (gossip/manual.py)."""
+    mf = getattr(st, "mf", None)
+    return MFLAG_PAUSED if mf is not None and mf.paused and st.myself.is_primary else 0
 
 
 def entry(node: NodeRecord) -> GossipEntry:

@@ -6,7 +6,7 @@ remembered in st.inbound).
 """
 from __future__ import annotations
 
-from gossip import failure, heartbeat, slotconf
+from gossip import failover, failure, heartbeat, manual, slotconf
 from gossip.config import new_node_id
 from gossip.effects import Deliver
 from gossip.messages import Message, MsgType
@@ -38,6 +38,7 @@ def process(st, msg: Message, link: int, local_ip: str, peer_ip: str) -> None:
             sender.config_epoch = hdr.config_epoch
             st.todo(save=True, fsync=True)
         sender.repl_offset = hdr.repl_offset
+        manual.on_primary_header(st, sender, hdr)
 
     if msg.type in (MsgType.PING, MsgType.MEET):
         _answer_ping(st, msg, link, sender, local_ip, peer_ip)
@@ -51,7 +52,13 @@ def process(st, msg: Message, link: int, local_ip: str, peer_ip: str) -> None:
     elif msg.type is MsgType.UPDATE:
         if sender is not None:
             slotconf.process_update(st, sender, msg)
-    # AUTH_REQUEST / AUTH_ACK / MFSTART: failover lands with a later issue.
+    elif msg.type is MsgType.AUTH_REQUEST:
+        failover.on_auth_request(st, sender, msg, link)
+    elif msg.type is MsgType.AUTH_ACK:
+        failover.on_auth_ack(st, sender, msg)
+    elif msg.type is MsgType.MFSTART:
+        manual.on_mfstart(st, sender, link)
+    manual.after_message(st)
 
 
 def _answer_ping(st, msg: Message, link: int, sender, local_ip: str, peer_ip: str) -> None:

@@ -39,13 +39,25 @@ Added (optional, read-only for other modules):
     .inbound: dict[int, NodeRecord]   inbound link id -> the node that spoke on it
     .myself.repl_offset: the node sets it (replication offset advertised in headers)
     lookup(node_id), link_node(link)
+Failover (gossip/failover.py):
+    .offset_provider: Callable[[], int] | None  set by the node / simulation; refreshes
+        .myself.repl_offset at the start of every input (tick, message, command)
+    .repl_last_io: int   unix ms of the last data from my primary (0: unknown -> the
+        primary record's data_received is used for the data-age check)
+    .election: failover.Election   the replica's election state
+    todo(handle_failover=True)     run the election check in beforeSleep
+Manual failover and replica migration (gossip/manual.py, gossip/migration.py):
+    .mf: manual.ManualFailover | None   the manual failover in progress (either side)
+    failover(mode, now)   CLUSTER FAILOVER [FORCE|TAKEOVER]; effects PauseWrites /
+        UnpauseWrites on the primary side
 """
 from __future__ import annotations
 
 import collections
 import random
+from typing import Callable
 
-from gossip import admin, cron, health, heartbeat, packet, setslot
+from gossip import admin, cron, failover, health, heartbeat, manual, packet, setslot
 from gossip.config import (  # noqa: F401  (re-exported: the contract names live here)
     BLACKLIST_TTL_MS, CRON_PERIOD_MS, FAIL_REPORT_VALIDITY_MULT, FAIL_UNDO_TIME_MULT,
     WRITABLE_DELAY_MS, ClusterConfig, new_node_id)
@@ -71,6 +83,7 @@ class ClusterState:
         self.stats_sent: collections.Counter = collections.Counter()
         self.stats_received: collections.Counter = collections.Counter()
         self.bad_frames = 0
+        self.mf = None                    # gossip.manual.ManualFailover while one runs
         self.blacklist: dict[str, int] = {}
         self.owner_not_claiming: set[int] = set()   # slots whose owner stopped claiming them
         self.outbound: dict[int, NodeRecord] = {}
@@ -82,6 +95,11 @@ class ClusterState:
         self._next_link = 1
         self._out: list[Effect] = []
         self._todo_save = self._todo_fsync = self._todo_update = False
+        self._todo_failover = False
+        # failover (gossip/failover.py): the node (and the simulation) set these
+        self.offset_provider: Callable[[], int] | None = None   # my replication offset
+        self.repl_last_io = 0     # unix ms of the last data from my primary (0: unknown)
+        self.election = failover.Election()
         flags = Flag.MYSELF | Flag.MASTER
         if config.replica_no_failover:
             flags |= Flag.NOFAILOVER
@@ -229,6 +247,11 @@ class ClusterState:
     def publish(self, channel: bytes, payload: bytes, shard: bool) -> list[Effect]:
         return self._run(self.now, admin.publish, self, channel, payload, shard)
 
+    def failover(self, mode: str, now: int) -> list[Effect]:
+        """CLUSTER FAILOVER [FORCE|TAKEOVER] (mode: default | force | takeover) on a
+        replica (gossip/manual.py); ClusterError with Redis's words otherwise."""
+        return self._run(now, manual.failover, self, mode)
+
     def replicas_of(self, node_id: str) -> list[NodeRecord]:
         """CLUSTER REPLICAS: ClusterError for an unknown node or a replica."""
         return admin.replicas_of(self, node_id)
@@ -266,16 +289,23 @@ class ClusterState:
     # -- effects (used by the rule modules) -------------------------------------------
     def _run(self, now: int, fn, *args):
         self.now = now
+        if self.offset_provider is not None:
+            self.myself.repl_offset = self.offset_provider()
         try:
             fn(*args)
         except ClusterError:
             self._out = []
             self._todo_save = self._todo_fsync = self._todo_update = False
+            self._todo_failover = False
             raise
         return self._before_sleep()
 
     def _before_sleep(self) -> list[Effect]:
-        """clusterBeforeSleep: update the state, then save the config, once per event."""
+        """clusterBeforeSleep: the election, update the state, then save the config,
+        once per event."""
+        if self._todo_failover or (self._todo_update and self.myself.is_replica):
+            self._todo_failover = False     # (a FAIL just seen starts the election now)
+            failover.cron(self)
         if self._todo_update:
             self._todo_update = False
             health.update_state(self)
@@ -285,8 +315,10 @@ class ClusterState:
         out, self._out = self._out, []
         return out
 
-    def todo(self, save: bool = False, fsync: bool = False, update: bool = False) -> None:
+    def todo(self, save: bool = False, fsync: bool = False, update: bool = False,
+             handle_failover: bool = False) -> None:
         """clusterDoBeforeSleep: fsync implies save."""
+        self._todo_failover |= handle_failover
         self._todo_save |= save or fsync
         self._todo_fsync |= fsync
         self._todo_update |= update

@@ -42,6 +42,7 @@ from pathlib import Path
 from gossip import codec
 from gossip.codec import BadFrame, FrameDecoder
 from gossip.effects import Connect, DeleteSlotKeys, Deliver, Disconnect, Log, SaveConfig, Send
+from gossip.effects import PauseWrites, UnpauseWrites
 from gossip.messages import MsgType
 from gossip import nodes_conf
 from gossip.records import Flag
@@ -107,10 +108,17 @@ class SimNode:
         self.data_effects: list = []     # DeleteSlotKeys (for the node's keyspace)
         self.bad_frames = 0
         self.generation = 0              # bumped by a restart (its ticks start afresh)
+        self.repl_offset = 0             # replication model (state.offset_provider)
+        state.offset_provider = self.offset
+        self.paused_until = 0            # manual failover: writes paused until (unix ms)
+        self.pauses = 0                  # PauseWrites received
 
     @property
     def id(self) -> str:
         return self.state.myself.id
+
+    def offset(self) -> int:
+        return self.repl_offset
 
 
 class Simulation(Observe):
@@ -256,6 +264,11 @@ class Simulation(Observe):
                     self.fail(f"node {i}: DeleteSlotKeys for slots it still owns, e.g. "
                               f"{kept[:5]}", [i])
                 node.data_effects.append(eff)
+            elif cls is PauseWrites:
+                node.paused_until = eff.until_ms
+                node.pauses += 1
+            elif cls is UnpauseWrites:
+                node.paused_until = 0
             else:
                 self.fail(f"node {i}: unknown effect {eff!r}"[:300], [i])
 
@@ -441,6 +454,7 @@ class Simulation(Observe):
             old.config, random.Random(f"{self.seed}:node{i}:restart{node.generation + 1}"),
             self.now_ms, saved.myself_id, saved.records, saved.current_epoch,
             saved.last_vote_epoch, saved.migrating, saved.importing)
+        node.state.offset_provider = node.offset
         node.alive = True
         node.links = {}
         node.logs.append(f"+{self.elapsed_ms} (harness) restarted from its nodes.conf")
@@ -491,6 +505,49 @@ class Simulation(Observe):
         """Nodes 0..primaries-1 get redis-cli's even split of all slots."""
         for i, (first, last) in enumerate(allocate_slots(primaries)):
             self.add_slots(i, first, last)
+
+    # -- replicas and replication (failover) ---------------------------------------------
+    def set_config(self, i: int, **fields) -> None:
+        """Change node i's ClusterConfig fields (replica_no_failover also sets or clears
+        the nofailover flag on myself, as CONFIG SET does)."""
+        state = self.nodes[i].state
+        for name, value in fields.items():
+            setattr(state.config, name, value)
+        if "replica_no_failover" in fields:
+            if fields["replica_no_failover"]:
+                state.myself.flags |= Flag.NOFAILOVER
+            else:
+                state.myself.flags &= ~Flag.NOFAILOVER
+
+    def replicas_of(self, i: int) -> list[int]:
+        """Live nodes whose own view says they replicate node i."""
+        pid = self.nodes[i].id
+        return [n.index for n in self.live() if n.state.myself.primary_id == pid
+                and n.state.myself.is_replica]
+
+    def primary_index(self, i: int) -> int | None:
+        """The node index node i replicates (its own view), or None."""
+        pid = self.nodes[i].state.myself.primary_id
+        if not pid or not self.nodes[i].state.myself.is_replica:
+            return None
+        return next((n.index for n in self.nodes if n.id == pid), None)
+
+    def write(self, i: int, amount: int, lag: dict[int, int] | None = None) -> None:
+        """Primary i takes `amount` bytes of writes; its live replicas follow, each
+        `lag[j]` bytes behind (default: in sync)."""
+        node = self.nodes[i]
+        node.repl_offset += amount
+        for j in self.replicas_of(i):
+            self.nodes[j].repl_offset = max(
+                self.nodes[j].repl_offset, node.repl_offset - (lag or {}).get(j, 0))
+
+    def failover(self, i: int, mode: str = "default") -> None:
+        """CLUSTER FAILOVER [FORCE|TAKEOVER] on node i (mode: default|force|takeover)."""
+        self.command(i, "failover", mode)
+
+    def writes_paused(self, i: int) -> bool:
+        """Node i's client writes are paused for a manual failover (PauseWrites)."""
+        return self.nodes[i].paused_until > self.now_ms
 
     def set_config_epochs(self, epochs) -> None:
         """CLUSTER SET-CONFIG-EPOCH on nodes 0.. (before they meet anybody)."""

@@ -15,6 +15,12 @@ its state machine:
 - slot_owner (the slot table) and the records' slot bitmaps say the same thing.
 - Across nodes: no two nodes believe two DIFFERENT primaries own the same slot with the
   same config epoch (Redis's safety property; our scenarios never assign a slot twice).
+- Failover: at most one node wins the election of an epoch; a node grants at most one
+  vote per epoch, ever (tracked by node id, so across restarts from nodes.conf too: the
+  last vote epoch is persisted).
+
+`ownership_problem(sim)` is the check after convergence: every live node maps every
+slot to the same owner, and no two live primaries claim the same slot themselves.
 
 Cost: views of up to FULL_CHECK_NODES nodes are checked whole after every event. Larger
 views are checked whole after each tick of the node and, after a message, on the records
@@ -49,11 +55,14 @@ class Invariants:
         self.bitmap_fp: dict[int, tuple] = {}
         self.claims: dict[int, dict[tuple[str, int], int]] = {}
         self.full_checks = 0
+        self.winners: dict[int, str] = {}          # election epoch -> winner id
+        self.grants: dict[int, int] = {}           # node index -> votes granted so far
+        self.voted: dict[str, set[int]] = {}       # node id -> epochs it granted a vote in
 
     def forget_node(self, i: int) -> None:
         """After a restart/reset of node i: start its trackers afresh."""
         for table in (self.myself_id, self.current_epoch, self.record_epochs,
-                      self.owner_copy, self.bitmap_fp, self.claims):
+                      self.owner_copy, self.bitmap_fp, self.claims, self.grants):
             table.pop(i, None)
 
     # -- per node ---------------------------------------------------------------------
@@ -126,8 +135,27 @@ class Invariants:
                 del epochs[rid]
 
         self._check_slots(i, s, compare_table=after_tick or len(nodes) <= FULL_CHECK_NODES)
+        self._check_election(i, s)
         if after_tick:
             self._check_state(i, s)
+
+    def _check_election(self, i: int, s) -> None:
+        el = s.election
+        my_id = s.myself.id
+        if el.won_epoch:
+            winner = self.winners.setdefault(el.won_epoch, my_id)
+            if winner != my_id:
+                self.sim.fail(f"node {i} ({my_id[:8]}) won the election of epoch "
+                              f"{el.won_epoch}, already won by {winner[:8]}", [i])
+        before = self.grants.get(i, 0)
+        if el.grants != before:
+            epochs = self.voted.setdefault(my_id, set())
+            if el.grants - before != 1 or s.last_vote_epoch in epochs:
+                self.sim.fail(f"node {i}: voted twice in epoch {s.last_vote_epoch} "
+                              f"(grants {before} -> {el.grants}, earlier votes "
+                              f"{sorted(epochs)})", [i])
+            epochs.add(s.last_vote_epoch)
+            self.grants[i] = el.grants
 
     def _check_slots(self, i: int, s, compare_table: bool) -> None:
         """Full comparison when the owners' bitmaps changed; otherwise the slot table is
@@ -195,3 +223,28 @@ class Invariants:
         if s.config.require_full_coverage and covered != CLUSTER_SLOTS:
             self.sim.fail(f"node {i}: cluster_state ok but only {covered} slots are served "
                           f"by non-FAIL primaries (require-full-coverage)", [i])
+
+
+def ownership_problem(sim) -> str | None:
+    """After convergence: one owner per slot in every live view, the same everywhere,
+    and no two live primaries claiming one slot themselves. None when all is well."""
+    live = sim.live()
+    tables = {n.index: tuple(n.state.slot_owner) for n in live}
+    if len(set(tables.values())) != 1:
+        first = tables[live[0].index]
+        for n in live[1:]:
+            other = tables[n.index]
+            if other != first:
+                slot = next(k for k in range(CLUSTER_SLOTS) if other[k] != first[k])
+                return (f"slot {slot}: node {live[0].index} says {first[slot]}, node "
+                        f"{n.index} says {other[slot]}")
+    claimed: dict[int, int] = {}
+    for n in live:
+        me = n.state.myself
+        if not me.is_primary:
+            continue
+        for slot in me.slots:
+            if slot in claimed:
+                return f"slot {slot} claimed by nodes {claimed[slot]} and {n.index}"
+            claimed[slot] = n.index
+    return None

@@ -74,13 +74,18 @@ class Observe:
         its current config epoch, i.e. has processed a header from it (a node learned from
         gossip shows epoch 0, and gossip also carries pong times)."""
         live = self.live()
-        epochs = [(n.id, n.state.myself.config_epoch) for n in live]
+        # a replica advertises its primary's config epoch; records only ever raise it
+        epochs = [(n.id, n.state.header().config_epoch, n.state.myself.is_replica)
+                  for n in live]
         bad = Flag.HANDSHAKE | Flag.PFAIL | Flag.FAIL
         for n in live:
             known = n.state.nodes
-            for nid, epoch in epochs:
+            for nid, epoch, replica in epochs:
                 r = known.get(nid)
-                if r is None or r.config_epoch != epoch or int(r.flags) & bad:
+                if r is None or int(r.flags) & bad:
+                    return False
+                if r.config_epoch != epoch and not (replica and (r.config_epoch > epoch
+                                                                 or nid == n.id)):
                     return False
         return True
 

@@ -78,4 +78,6 @@ def test_corrupted_frames_in_flight_are_caught_by_the_tag(seed):
     assert sim.stats["corrupted"] > 0
     assert sim.stats["bad_frames"] == sim.stats["corrupted_arrived"] > 0
     assert sum(n.state.bad_frames for n in sim.nodes) == sim.stats["bad_frames"]
-    assert sim.converged()
+    # a dropped frame is a lost PING/PONG (TCP never loses one): a pair may go through a
+    # short fail? (more likely since pings got more frequent for failover) and recover
+    converge(sim, max_ms=15_000)

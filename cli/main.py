@@ -10,6 +10,8 @@ Commands:
   server [/path/to/redis.conf] [--directive value ...]
         Start one node. Directives are redis.conf's, e.g.
         pyredis-cluster server --port 7000 --requirepass secret
+  sentinel sentinel.conf [--port N] [--directive value ...]
+        Start a Sentinel (also: server sentinel.conf --sentinel).
   version
         Print the version.
   create HOST:PORT... [--cluster-replicas N] [--cluster-yes]
@@ -57,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 1
     cmd, rest = args[0], args[1:]
+    if cmd == "sentinel" or (cmd == "server" and "--sentinel" in rest):
+        from sentinel.server import run as run_sentinel
+        return run_sentinel(rest)
     if cmd == "server":
         from cli.server import run_server
         return run_server(rest)

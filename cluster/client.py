@@ -13,6 +13,8 @@ class Client:
         "killer", "propagate_as", "blocked", "parser", "flags_extra", "is_master_link",
         "net_in", "net_out", "commands",
         "is_replica", "repl_conf", "replica_link", "handover", "woff",
+        "channels", "patterns", "shard_channels", "pushes", "push_bytes", "push_soft_since",
+        "wake",
     )
 
     def __init__(self, node, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -59,6 +61,15 @@ class Client:
         self.replica_link = None
         self.handover = None
         self.woff = 0         # master_repl_offset after this client's last write (WAIT)
+        # Pub/Sub (cluster.pubsub): subscriptions, and output queued outside a reply;
+        # `wake` (set by the I/O edge while the connection is parked) makes it flush.
+        self.channels: dict = {}
+        self.patterns: dict = {}
+        self.shard_channels: dict = {}
+        self.pushes: list[bytes] = []
+        self.push_bytes = 0
+        self.push_soft_since = 0
+        self.wake: Callable[[], None] | None = None
 
     def unwatch_all(self) -> None:
         for db, key in self.watched:

@@ -3,13 +3,22 @@
 It builds the bus state from the directives and nodes.conf, hands CLUSTER commands'
 effects to the transport, saves nodes.conf, and formats CLUSTER NODES. The trio edge
 (cluster.server) starts the transport in its nursery.
+
+Failover glue: the state's `offset_provider` is `ClusterNode.offset` (a replica's processed
+offset, a primary's master_repl_offset; it also records the replication link's last I/O
+as `repl_last_io`); PauseWrites / UnpauseWrites pause client writes as CLIENT PAUSE WRITE
+does (cluster.pause, purpose "failover"); after each batch of effects the transport calls
+`after_batch`, which makes the node follow a role or primary change at once
+(repl_replica.follow_cluster: a promoted node keeps its data and shifts its replid).
 """
 from __future__ import annotations
 
 import os
 
+from cluster import pause
 from gossip import nodes_conf
-from gossip.effects import DeleteSlotKeys, Deliver, Log, SaveConfig
+from gossip.effects import (DeleteSlotKeys, Deliver, Log, PauseWrites, SaveConfig,
+                            UnpauseWrites)
 from gossip.records import Flag, NodeRecord
 from gossip.state import ClusterConfig, ClusterState
 from gossip.transport import BusTransport, now_ms
@@ -25,6 +34,10 @@ _CONFIG_FIELDS = {
     "cluster-announce-bus-port": "announce_bus_port",
     "cluster-announce-hostname": "announce_hostname",
     "cluster-replica-no-failover": "replica_no_failover",
+    "cluster-replica-validity-factor": "replica_validity_factor",
+    "repl-ping-replica-period": "repl_ping_replica_period",
+    "cluster-migration-barrier": "migration_barrier",
+    "cluster-allow-replica-migration": "allow_replica_migration",
 }
 
 
@@ -45,7 +58,11 @@ def cluster_config(config) -> ClusterConfig:
         announce_port=config["cluster-announce-port"],
         announce_bus_port=config["cluster-announce-bus-port"],
         announce_hostname=config["cluster-announce-hostname"] or "",
-        replica_no_failover=config["cluster-replica-no-failover"])
+        replica_no_failover=config["cluster-replica-no-failover"],
+        replica_validity_factor=config["cluster-replica-validity-factor"],
+        repl_ping_replica_period=config["repl-ping-replica-period"],
+        migration_barrier=config["cluster-migration-barrier"],
+        allow_replica_migration=config["cluster-allow-replica-migration"])
 
 
 class ClusterNode:
@@ -55,6 +72,8 @@ class ClusterNode:
         self.conf_file = conf_file
         self.transport: BusTransport | None = None
         self._pending: list = []
+        self._role_seen = (state.myself.is_replica, state.myself.primary_id)
+        state.offset_provider = self.offset
         node.cluster = self
         node.config.listeners.append(self._config_changed)
 
@@ -71,7 +90,7 @@ class ClusterNode:
                 self.log(effect.level, effect.text)
             elif isinstance(effect, SaveConfig):
                 self.save_config(effect.fsync)
-            elif isinstance(effect, DeleteSlotKeys):
+            elif isinstance(effect, (DeleteSlotKeys, PauseWrites, UnpauseWrites)):
                 self.deliver(effect)
             elif len(self._pending) < MAX_PENDING:
                 self._pending.append(effect)
@@ -82,12 +101,45 @@ class ClusterNode:
     def deliver(self, effect: Deliver | DeleteSlotKeys) -> None:
         """The bus's effects on the data side: a PUBLISH to deliver, or lost slots whose
         keys go (delKeysInSlot: db 0, not propagated, as Redis 7.0)."""
-        if effect.__class__ is DeleteSlotKeys:
+        cls = effect.__class__
+        if cls is DeleteSlotKeys:
             self.delete_slot_keys(effect.slots)
+            return
+        if cls is PauseWrites:          # manual failover, primary side
+            pause.pause(self.node, "failover", pause.WRITE, effect.until_ms)
+            return
+        if cls is UnpauseWrites:
+            pause.unpause(self.node, "failover")
             return
         hook = getattr(self.node, "deliver_cluster_message", None)
         if hook is not None:
             hook(effect.channel, effect.payload, effect.shard)
+
+    def offset(self) -> int:
+        """state.offset_provider: my replication offset (a replica's processed offset,
+        a primary's master_repl_offset); notes when my primary last sent data."""
+        node = self.node
+        link = node.repl_link
+        if link is None:
+            return node.master_repl_offset
+        self.state.repl_last_io = link.last_io_ms
+        return link.offset
+
+    def after_batch(self) -> None:
+        """The transport performed a batch of effects: if the bus changed my role or my
+        primary (election won, UPDATE, failover), replicate accordingly at once instead
+        of at the next follow_cluster poll."""
+        me = self.state.myself
+        seen = (me.is_replica, me.primary_id)
+        if seen == self._role_seen:
+            return
+        self._role_seen = seen
+        from cluster.repl_replica import CLUSTER_FOLLOW, follow_cluster
+        if CLUSTER_FOLLOW and getattr(self.node, "repl_control", None) is not None:
+            try:
+                follow_cluster(self.node)
+            except Exception as err:        # the 100 ms poll retries; never kill the bus
+                self.log("warning", f"Could not follow the new role at once: {err!r}")
 
     def delete_slot_keys(self, slots) -> int:
         db = self.node.keyspace[0]
@@ -111,6 +163,7 @@ class ClusterNode:
             secret=secret.encode("utf-8", "surrogateescape") if secret else None,
             sendbuf_limit=config["cluster-link-sendbuf-limit"],
             backlog=config["tcp-backlog"], clock=now_ms)
+        transport.after_batch = self.after_batch
         pending, self._pending = self._pending, []
         transport.submit(pending)
         self.transport = transport

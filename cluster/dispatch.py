@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 
-from cluster import inflight, repl_primary
+from cluster import blocking, inflight, loading, pause, repl_primary
 from cluster.repl_replica import refuse_for as replica_refusal
 from cluster.reply import QUEUED, ReplyError
 from cluster.routing import refuse, route
@@ -17,6 +17,11 @@ from cluster.table import TABLE, Command
 
 _perf_ns = time.perf_counter_ns
 MULTI_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
+BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+        "NOSAVE.")
+# What a RESP2 client in subscribed mode may run (processCommand's pubsub context).
+PUBSUB_ALLOWED = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                            "psubscribe", "punsubscribe", "quit", "reset"))
 
 # Raw command name (any case seen so far) -> Command: skips decode+lower on the hot path.
 _BY_RAW: dict[bytes, Command] = {}
@@ -117,6 +122,20 @@ def execute(client, argv: list[bytes]):
                 c.is_write for c, _ in client.multi_queue)))
             and repl_primary.too_few_good_replicas(client.node)):
         return reject(client, cmd, "NOREPLICAS Not enough good replicas to write.")
+    if pause.ACTIVE:
+        postponed = pause.postpone(client, cmd, argv)     # CLIENT PAUSE / manual failover
+        if postponed is not None:
+            return postponed
+    if client.flags_extra == "pubsub" and client.resp == 2 and cmd.name not in PUBSUB_ALLOWED:
+        return reject(client, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+                      "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                      % cmd.name)
+    if getattr(client.node, "loading", None) is not None:
+        refused = loading.refusal(client, cmd)       # -LOADING (cluster.loading)
+        if refused is not None:
+            return reject(client, cmd, refused)
+    if client.node.script_busy is not None and "allow_busy" not in cmd.flags:
+        return reject(client, cmd, BUSY)         # a script runs past busy-reply-threshold
     if client.in_multi and cmd.name not in MULTI_CONTROL:
         if cmd.no_multi:
             return reject(client, cmd, "ERR Command not allowed inside a transaction")
@@ -126,7 +145,10 @@ def execute(client, argv: list[bytes]):
         held_by = inflight.blocker(client, cmd, argv)     # a key of a MIGRATE in flight
         if held_by is not None:
             return Await(inflight.wait_then_execute(client, argv, held_by))
-    return call(client, cmd, argv)
+    reply = call(client, cmd, argv)
+    if blocking.READY:
+        blocking.serve_ready()              # clients blocked on keys this command created
+    return reply
 
 
 def reject(client, cmd: Command | None, message: str) -> ReplyError:

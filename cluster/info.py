@@ -198,6 +198,12 @@ def section_memory(node) -> list[str]:
 
 def section_persistence(node) -> list[str]:
     g = lambda name, default=0: getattr(node, name, default)  # noqa: E731
+    from cluster.persist_rdb import info_fields
+    rdb = info_fields(node)
+    loading = getattr(node, "loading", None)
+    from cluster.persist_aof import info_fields as aof_info_fields
+    aof_fields = aof_info_fields(node)
+    aof = getattr(node, "aof", None)
     return _fields("Persistence", [
         ("loading", int(node.keyspace.loading)),
         ("async_loading", 0),
@@ -206,29 +212,24 @@ def section_persistence(node) -> list[str]:
         ("current_cow_size_age", 0),
         ("current_fork_perc", "0.00"),
         ("current_save_keys_processed", 0),
-        ("current_save_keys_total", 0),
+        ("current_save_keys_total", rdb["current_save_keys_total"]),
+        *(loading.fields() if loading is not None else ()),     # cluster.loading.Progress
         ("rdb_changes_since_last_save", node.keyspace.dirty - g("dirty_at_last_save")),
         ("rdb_bgsave_in_progress", int(bool(g("bgsave_in_progress")))),
         ("rdb_last_save_time", node.last_save_s),
         ("rdb_last_bgsave_status", g("last_bgsave_status", "ok")),
         ("rdb_last_bgsave_time_sec", g("rdb_last_bgsave_time_sec", -1)),
-        ("rdb_current_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", rdb["rdb_current_bgsave_time_sec"]),
         ("rdb_saves", g("rdb_saves")),
         ("rdb_last_cow_size", 0),
         ("rdb_last_load_keys_expired", g("rdb_last_load_keys_expired")),
         ("rdb_last_load_keys_loaded", g("rdb_last_load_keys_loaded")),
         ("aof_enabled", int(node.config["appendonly"])),
-        ("aof_rewrite_in_progress", int(bool(g("aof_rewrite_in_progress")))),
-        ("aof_rewrite_scheduled", 0),
-        ("aof_last_rewrite_time_sec", -1),
-        ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", g("aof_rewrites")),
-        ("aof_rewrites_consecutive_failures", 0),
-        ("aof_last_write_status", "ok"),
+        *aof_fields.items(),                         # cluster.persist_aof
         ("aof_last_cow_size", 0),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
+        *(aof.info() if aof is not None else ()),    # aof_current_size ... (appendonly on)
     ])
 
 

@@ -40,7 +40,7 @@ class Database:
     """One numbered database."""
 
     __slots__ = ("id", "ks", "data", "expires", "lru", "watched", "slot_keys", "_heap",
-                 "scan_index", "avg_ttl")
+                 "scan_index", "avg_ttl", "blocking")
 
     def __init__(self, db_id: int, ks: "Keyspace"):
         self.id = db_id
@@ -54,6 +54,7 @@ class Database:
         self._heap: list[tuple[int, bytes]] = []  # (when, key), lazily cleaned
         self.scan_index = None    # cluster.scanindex.ScanIndex once SCAN ran on this db
         self.avg_ttl = 0
+        self.blocking = None      # cluster.blocking: key -> clients blocked on it (BLPOP...)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -65,6 +66,9 @@ class Database:
             mode = self.ks.replica
             if mode:                  # a replica: see Keyspace.replica
                 return mode == REPLICA
+            hold = self.ks.hold_expired
+            if hold is not None and hold():
+                return True           # writes paused: expired, but no DEL (cluster.pause)
             self._expire_key(key)
             return True
         return False
@@ -107,6 +111,8 @@ class Database:
     def store(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Create or overwrite `key`; its TTL is dropped unless keep_ttl."""
         data = self.data
+        if self.blocking and key in self.blocking and key not in data:
+            self.blocking.signal(self, key)         # a key clients wait on was created
         if (self.slot_keys is not None or self.scan_index is not None) and key not in data:
             if self.slot_keys is not None:
                 self.slot_keys[keyslot(key)].add(key)
@@ -253,6 +259,7 @@ class Keyspace:
         self.misses = 0
         self.expired = 0
         self.dirty = 0
+        self.hold_expired = None    # set by cluster.pause while writes may be paused
         self.views: list = []      # active cluster.snapshot views (copy-on-write while set)
         self.on_expired = on_expired or (lambda db, key: None)
         self.dbs = [Database(i, self) for i in range(databases)]

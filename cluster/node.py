@@ -15,7 +15,10 @@ from cluster.client import Client
 from cluster.config import Config
 from cluster.keyspace import Database, Keyspace
 from cluster.log import Logger
+from cluster.pause import writes_paused
 from cluster.propagate import Propagator
+from cluster.notify import EXPIRED, notify_node
+from cluster.pubsub import PubSub
 from cluster.stats import SlowLog, Stats
 
 
@@ -56,6 +59,11 @@ class Node:
         # Replication, replica side (cluster.repl_replica.ReplicaLink) while we replicate.
         self.repl_link = None
         self.master_repl_offset = 0     # the replication stream's offset (WAIT: client.woff)
+        self.pubsub = PubSub(self)      # channels, patterns, shard channels (cluster.pubsub)
+        self.script_busy = None         # the ScriptRun past busy-reply-threshold (scripting)
+        self.aof = None                 # cluster.persist_aof.Aof while appendonly is on
+        from cluster import persist_aof
+        persist_aof.install(self)       # CONFIG SET appendonly yes|no
 
     # -- time ---------------------------------------------------------------------
     def set_time(self, now_ms: int | None = None) -> int:
@@ -71,11 +79,16 @@ class Node:
     def cron(self) -> None:
         """Periodic work (serverCron): active expiry, idle clients, stats sampling."""
         now = self.keyspace.now_ms
-        if self.repl_link is None:         # replicas wait for the primary's DELs
+        if (self.repl_link is None and not writes_paused(self)    # replicas wait for DELs
+                and self.script_busy is None):     # a script thread owns the data
             self.keyspace.active_expire_cycle(now, budget=5000)
         self.stats.sample(now)
+        if self.pubsub.slot_channels and self.cluster is not None:
+            self.pubsub.check_shard_slots()    # removeChannelsInSlot for lost slots
         if self.migrate_sockets:
             self.migrate_sockets.close_idle(now)
+        if self.aof is not None:
+            self.aof.cron()             # flush, everysec bookkeeping, auto rewrite
         primary = getattr(self, "repl_primary", None)   # cluster.repl_primary, once used
         if primary is not None:
             primary.cron()
@@ -97,6 +110,7 @@ class Node:
 
     def remove_client(self, client: Client) -> None:
         client.unwatch_all()
+        self.pubsub.forget_client(client)
         if client.replica_link is not None and getattr(self, "repl_primary", None):
             self.repl_primary.drop(client.replica_link)    # frees a pending snapshot too
         self.clients.pop(client.id, None)
@@ -104,11 +118,16 @@ class Node:
     def db(self, index: int) -> Database:
         return self.keyspace[index]
 
+    def deliver_cluster_message(self, channel: bytes, payload: bytes, shard: bool) -> None:
+        """A PUBLISH / SPUBLISH from the cluster bus (cluster.cluster_node's hook)."""
+        self.pubsub.deliver_cluster_message(channel, payload, shard)
+
     # -- propagation --------------------------------------------------------------
     def propagate(self, db_id: int, argv: list[bytes]) -> None:
         self.propagator.feed(db_id, argv)
 
     def _on_expired(self, db: Database, key: bytes) -> None:
+        notify_node(self, EXPIRED, b"expired", key, db.id)
         if self.repl_link is None:         # a replica's stream is its primary's, verbatim
             self.propagator.feed(db.id, [b"DEL", key])
 

@@ -263,6 +263,9 @@ async def _full_sync(node, link: ReplicaLink, conn: _Conn, replid: str, offset: 
             db.flush()
         raise LinkError(f"Failed trying to load the MASTER synchronization DB: {err}") from None
     node.log.notice("MASTER <-> REPLICA sync: Finished with success")
+    if node.aof is not None:            # the AOF restarts from the new dataset
+        from cluster import persist_aof
+        persist_aof.restart(node)
     link.full_syncs += 1
     link.start_stream(replid, offset)
     # A new history: our own sub-replicas resync to it, and a backlog starts here so that,

@@ -261,7 +261,8 @@ class Primary:
                    if link.state == "online" and (now - link.ack_ms) // 1000 <= max_lag)
 
     def request_acks(self) -> None:
-        if self.replicas:
+        from cluster.pause import writes_paused
+        if self.replicas and not writes_paused(self.node):   # a pause freezes the offset
             self.feed(GETACK)
 
     # -- INFO / ROLE -------------------------------------------------------------------

@@ -8,7 +8,7 @@ protocol version:
     ReplyError -> error             float -> RESP3 double / RESP2 bulk string
     RespSet -> RESP3 set / array    Verbatim -> RESP3 verbatim / RESP2 bulk
     NULL_ARRAY -> `*-1` / RESP3 null   Push -> RESP3 push / RESP2 array
-    NO_REPLY -> nothing at all
+    NO_REPLY -> nothing at all          Replies -> each item, one after the other
 """
 from __future__ import annotations
 
@@ -56,6 +56,12 @@ class Verbatim(bytes):
 
 class Push(list):
     """A RESP3 push (`>`); an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Replies(list):
+    """Several replies in a row from one command (SUBSCRIBE a b: one per channel)."""
 
     __slots__ = ()
 
@@ -158,6 +164,9 @@ def _encode_into(value, out: list, resp3: bool) -> None:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
     elif value is NO_REPLY:
         pass
+    elif cls is Replies:
+        for item in value:
+            _encode_into(item, out, resp3)
     elif isinstance(value, (list, tuple)):
         out.append(b"*%d\r\n" % len(value))
         for item in value:

@@ -15,7 +15,7 @@ import trio
 from gossip.listen import accept, listen
 
 from cluster import commands  # noqa: F401  (registers every command in the table)
-from cluster import repl_link
+from cluster import loading, persist_rdb, repl_link
 from cluster.dispatch import Await, Block, execute
 from cluster.node import Node
 from cluster.protocol import RequestParser
@@ -64,12 +64,22 @@ class Server:
             if bus is not None:
                 await nursery.start(bus.run)
             nursery.start_soon(self._cron_loop)
-            nursery.start_soon(repl_link.supervise, node)   # REPLICAOF's link
+            # the dump / AOF (-LOADING meanwhile), then BGSAVE's runner and REPLICAOF's link
+            nursery.start_soon(loading.start_up, node, repl_link.supervise)
             nursery.start_soon(self._signal_loop)
             node.log.notice("Ready to accept connections tcp")
             task_status.started(self)
-            await self._shutdown.wait()
-            node.log.notice("User requested shutdown...")
+            while True:
+                await self._shutdown.wait()
+                node.log.notice("User requested shutdown...")
+                if persist_rdb.on_shutdown(node):     # the final save, as configured
+                    if node.aof is not None:
+                        node.aof.close(shutdown=True)  # flush + fsync the AOF
+                    break
+                node.log.warning("Errors trying to shut down the server. Check the logs "
+                                 "for more information.")
+                self._shutdown = trio.Event()
+                node.request_shutdown = self._shutdown.set
             nursery.cancel_scope.cancel()
         for listener in self.listeners:
             listener.close()
@@ -165,7 +175,16 @@ class Server:
                     await trio.lowlevel.checkpoint()
             except (BlockingIOError, InterruptedError):
                 eager = 0
-                await wait_readable(sock)
+                if client.pushes:                   # pub/sub output queued meanwhile
+                    await self._send_pushes(sock, client)
+                    continue
+                if client.flags_extra:              # subscribed: pushes may wake us
+                    with trio.CancelScope() as parked:
+                        client.wake = parked.cancel
+                        await wait_readable(sock)
+                    client.wake = None
+                else:
+                    await wait_readable(sock)
                 continue
             if not data:
                 return
@@ -175,7 +194,7 @@ class Server:
             client.last_interaction_ms = node.keyspace.now_ms
             parser.auth_required = not client.authenticated
             commands, error = parser.feed(data)
-            out: list[bytes] = []
+            out: list[bytes] = client.pushes    # pushes queued for us go out first
             resp3 = client.resp == 3
             while True:
                 for argv in commands:
@@ -191,8 +210,8 @@ class Server:
                         out.append(b":%d\r\n" % reply)
                     elif cls is Block:
                         if out:
-                            await self._send(sock, client, b"".join(out))
-                            out = []
+                            await self._send_pushes(sock, client)
+                            out = client.pushes
                         reply = await self._wait(client, reply)
                         resp3 = client.resp == 3
                         out.append(encode(reply, resp3))
@@ -200,8 +219,8 @@ class Server:
                         reply = await self._await(client, reply)
                         if reply.__class__ is Block:
                             if out:
-                                await self._send(sock, client, b"".join(out))
-                                out = []
+                                await self._send_pushes(sock, client)
+                                out = client.pushes
                             reply = await self._wait(client, reply)
                         resp3 = client.resp == 3
                         out.append(encode(reply, resp3))
@@ -228,12 +247,23 @@ class Server:
                                      f"id={client.id} addr={client.addr}")
                 client.close_after_reply = True
             if out:
-                await self._send(sock, client, b"".join(out))
+                await self._send_pushes(sock, client)
             if client.handover is not None:
                 await client.handover(sock, client, parser)
                 return
             if client.close_after_reply:
                 return
+
+    async def _send_pushes(self, sock, client) -> None:
+        """Send client.pushes (the batch's replies and pub/sub pushes queued for it);
+        what is queued while this send waits goes into a fresh list."""
+        if self.node.aof is not None and self.node.aof.buf:
+            self.node.aof.flush()    # appendfsync always: on disk before the reply leaves
+        data = b"".join(client.pushes)
+        client.pushes = []
+        client.push_bytes = 0
+        client.push_soft_since = 0
+        await self._send(sock, client, data)
 
     async def _send(self, sock, client, data: bytes) -> None:
         n = len(data)
@@ -267,6 +297,8 @@ class Server:
         return reply
 
     async def _wait(self, client, block: Block):
+        if block.ready is not None:             # blocked on keys (cluster.blocking.Waiter)
+            return await block.ready.wait(block.timeout_ms)
         client.blocked = True
         try:
             if block.timeout_ms is None:

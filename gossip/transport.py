@@ -24,13 +24,14 @@ import trio
 
 from gossip import codec
 from gossip.listen import accept, listen
-from gossip.effects import (Connect, DeleteSlotKeys, Deliver, Disconnect, Log, SaveConfig,
-                            Send)
+from gossip.effects import (Connect, DeleteSlotKeys, Deliver, Disconnect, Log,
+                            PauseWrites, SaveConfig, Send, UnpauseWrites)
 
 TICK_SECONDS = 0.1
 DEFAULT_SENDBUF_LIMIT = 8 << 20      # bytes queued for one peer before the link is dropped
 READ_SIZE = 65536
 _NET_ERRORS = (OSError, trio.BrokenResourceError, trio.ClosedResourceError)
+_DATA_SIDE = (Deliver, DeleteSlotKeys, PauseWrites, UnpauseWrites)
 
 
 def now_ms() -> int:
@@ -87,6 +88,7 @@ class BusTransport:
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._save_pending: bool | None = None     # None: no save; else fsync wanted?
+        self.after_batch: Callable[[], None] | None = None   # called after each batch
         params = inspect.signature(state.on_message).parameters
         self._pass_peer_ip = "peer_ip" in params
 
@@ -182,9 +184,11 @@ class BusTransport:
                 self._save_pending = bool(self._save_pending) or effect.fsync
             elif cls is Log:
                 self.log(effect.level, effect.text)
-            elif cls is Deliver or cls is DeleteSlotKeys:
+            elif cls in _DATA_SIDE:
                 self.deliver(effect)            # the node's data side performs these
         self._flush_save()
+        if self.after_batch is not None:
+            self.after_batch()                  # e.g. the node follows a role change
 
     def _flush_save(self) -> None:
         if self._save_pending is not None:

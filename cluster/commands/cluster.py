@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 from cluster.commands import cluster_views as views
-from cluster.commands.args import parse_int, string2ll
+from cluster.commands.args import SYNTAX, parse_int, string2ll
 from cluster.commands.server import help_reply
 from cluster.reply import OK, ReplyError, Status, Verbatim
 from cluster.table import command, container, subcommand
@@ -284,6 +284,23 @@ def cluster_replicate(client, argv):
     has the rules and errors); copying the primary's data is the replication issue's."""
     cl = _cluster(client)
     _run(client, cl.state.replicate, _text(argv[2]), len(client.node.keyspace[0]))
+    return OK
+
+
+@subcommand("cluster", "failover", -2, _ADMIN, since="3.0.0",
+            summary="Forces a replica to perform a manual failover of its master.",
+            complexity="O(1)")
+def cluster_failover(client, argv):
+    """CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica (gossip/manual.py has the rules)."""
+    cl = _cluster(client)
+    if len(argv) > 3:
+        raise _syntax_sub(argv)
+    mode = "default"
+    if len(argv) == 3:
+        mode = argv[2].decode("utf-8", "replace").lower()
+        if mode not in ("force", "takeover"):
+            raise ReplyError(SYNTAX)
+    _run(client, cl.state.failover, mode)
     return OK
 
 

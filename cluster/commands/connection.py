@@ -142,6 +142,7 @@ def quit_(client, argv):
 def reset(client, argv):
     client.reset_multi()
     client.unwatch_all()
+    client.node.pubsub.forget_client(client)
     client.db = client.node.keyspace[0]
     client.resp = 2
     client.name = b""

@@ -5,6 +5,7 @@ PEXPIREAT (an expiry already in the past as DEL/UNLINK).
 from __future__ import annotations
 
 from cluster.commands.args import INT64_MAX, INT64_MIN, parse_int
+from cluster.notify import GENERIC, notify
 from cluster.reply import ReplyError
 from cluster.table import command
 
@@ -61,11 +62,13 @@ def _expire(client, argv, name: str, relative: bool, seconds: bool):
             return 0
     if when <= ks.now_ms and not ks.loading:
         db.delete(key)
+        notify(client, GENERIC, b"del", key)
         lazy = client.node.config["lazyfree-lazy-expire"]
         client.propagate_as = [[b"UNLINK" if lazy else b"DEL", key]]
         return 1
     db.set_expire(key, when)
     db.modified(key)
+    notify(client, GENERIC, b"expire", key)
     if name != "pexpireat":
         client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when, *argv[3:]]]
     return 1
@@ -149,4 +152,5 @@ def persist(client, argv):
     if db.lookup_write(key) is None or not db.persist(key):
         return 0
     db.modified(key)
+    notify(client, GENERIC, b"persist", key)
     return 1

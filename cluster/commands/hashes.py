@@ -17,6 +17,7 @@ from cluster.commands.args import INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INT, SYNT
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
 from cluster.keyspace import TYPE_NAMES, WRONGTYPE
+from cluster.notify import GENERIC, HASH, notify
 from cluster.reply import OK, ReplyError
 from cluster.snapshot import COPIERS
 from cluster.table import command
@@ -121,6 +122,7 @@ def hset(client, argv) -> int:
             limits_check(h, client.node.config, argv[2:])
     if h.scan_cache is not None:
         h.scan_cache = None
+    notify(client, HASH, b"hset", key)
     return len(h) - before
 
 
@@ -151,6 +153,7 @@ def hsetnx(client, argv):
     h[field] = argv[3]
     limits_check(h, client.node.config, argv[2:])
     h.scan_cache = None
+    notify(client, HASH, b"hset", key)
     return 1
 
 
@@ -214,10 +217,12 @@ def hdel(client, argv):
                 break
     if deleted:
         h.scan_cache = None
+        notify(client, HASH, b"hdel", key)
         if h:
             db.modified(key)
         else:
             db.delete(key)
+            notify(client, GENERIC, b"del", key)
     return deleted
 
 
@@ -278,6 +283,7 @@ def hincrby(client, argv):
     if h is None:
         h = _write(client, key, True)
     _store_field(client, key, h, field, b"%d" % total)
+    notify(client, HASH, b"hincrby", key)
     return total
 
 
@@ -306,6 +312,7 @@ def hincrbyfloat(client, argv):
     if h is None:
         h = _write(client, key, True)
     _store_field(client, key, h, field, new)
+    notify(client, HASH, b"hincrbyfloat", key)
     client.propagate_as = [[b"HSET", key, field, new]]
     return new
 

@@ -187,7 +187,9 @@ def _begin(spec: dict, argv: list[bytes]) -> int | None:
     argc = len(argv)
     if kind == "index":
         first = params["index"]
-        return first if first < argc else None
+        if first >= argc:       # Redis 7.0: out of bounds makes the whole lookup invalid
+            raise ValueError("index beyond argc")
+        return first
     if kind == "keyword":
         word = _text(params["keyword"]).lower()
         start = params["startfrom"]

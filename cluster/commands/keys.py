@@ -12,6 +12,7 @@ from __future__ import annotations
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
 from cluster.glob import compile_glob
 from cluster.keyspace import type_name
+from cluster.notify import GENERIC, notify
 from cluster.reply import OK, ReplyError, Status
 from cluster.scanindex import ScanIndex
 from cluster.table import command
@@ -71,6 +72,7 @@ def _delete(client, argv):
     for key in argv[1:]:
         if db.peek(key) is not None and db.delete(key):
             deleted += 1
+            notify(client, GENERIC, b"del", key)
     return deleted
 
 
@@ -140,6 +142,8 @@ def _rename(client, argv, nx: bool):
     if expire is not None:
         db.set_expire(dst, expire)
     db.delete(src)
+    notify(client, GENERIC, b"rename_from", src)
+    notify(client, GENERIC, b"rename_to", dst)
     return 1 if nx else OK
 
 

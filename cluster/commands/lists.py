@@ -1,4 +1,6 @@
-"""List commands (the part redis-benchmark uses): pushes, pops, LLEN, LRANGE, LINDEX.
+"""List commands: pushes, pops, LLEN, LRANGE, LINDEX, LINSERT, LSET, LTRIM, LREM, LPOS.
+
+LMOVE/LMPOP and the blocking pops live in lists_move.py.
 
 A list is a `collections.deque` of bytes. Changing one in place is followed by
 `db.modified(key)` (WATCH, dirty); a list that becomes empty is deleted, as in Redis.
@@ -10,9 +12,10 @@ from __future__ import annotations
 from collections import deque
 from itertools import islice
 
-from cluster.commands.args import string2ll
+from cluster.commands.args import SYNTAX, string2ll
 from cluster.keyspace import WRONGTYPE
-from cluster.reply import NULL_ARRAY, ReplyError
+from cluster.notify import GENERIC, LIST, notify
+from cluster.reply import NULL_ARRAY, OK, ReplyError
 from cluster.table import command
 
 NOT_INT = "ERR value is not an integer or out of range"
@@ -42,6 +45,7 @@ def _push(client, argv, left: bool, only_existing: bool) -> int:
         items.extendleft(argv[2:])
     else:
         items.extend(argv[2:])
+    notify(client, LIST, b"lpush" if left else b"rpush", key)
     return len(items)
 
 
@@ -98,10 +102,12 @@ def _pop(client, argv, left: bool):
     else:
         take = items.popleft if left else items.pop
         popped = [take() for _ in range(min(count, len(items)))]
+    notify(client, LIST, b"lpop" if left else b"rpop", key)
     if items:
         db.modified(key)
     else:
         db.delete(key)
+        notify(client, GENERIC, b"del", key)
     return popped
 
 
@@ -176,3 +182,179 @@ def lindex(client, argv):
     if not 0 <= index < n:
         return None
     return items[index]
+
+
+# -- LINSERT, LSET, LTRIM, LREM, LPOS ---------------------------------------------------------
+@command("linsert", 5, "write denyoom", keys=(1, 1, 1), acl="@list", group="list",
+         key_flags="RW INSERT", since="2.2.0",
+         summary="Insert an element before or after another element in a list",
+         complexity="O(N) where N is the number of elements to traverse before seeing the "
+                    "value pivot. This means that inserting somewhere on the left end on the "
+                    "list (head) can be considered O(1) and inserting somewhere on the right "
+                    "end (tail) is O(N).")
+def linsert(client, argv):
+    where = argv[2].lower()
+    if where not in (b"before", b"after"):
+        raise ReplyError(SYNTAX)
+    db = client.db
+    key = argv[1]
+    items = _list(db.lookup_write(key))
+    if items is None:
+        return 0
+    try:
+        at = items.index(argv[3])
+    except ValueError:
+        return -1
+    items.insert(at + 1 if where == b"after" else at, argv[4])
+    db.modified(key)
+    return len(items)
+
+
+@command("lset", 4, "write denyoom", keys=(1, 1, 1), acl="@list", group="list",
+         key_flags="RW UPDATE", summary="Set the value of an element in a list by its index",
+         complexity="O(N) where N is the length of the list. Setting either the first or "
+                    "the last element of the list is O(1).")
+def lset(client, argv):
+    db = client.db
+    key = argv[1]
+    items = _list(db.lookup_write(key))
+    if items is None:
+        raise ReplyError("ERR no such key")
+    index = _int(argv[2])
+    n = len(items)
+    if index < 0:
+        index += n
+    if not 0 <= index < n:
+        raise ReplyError("ERR index out of range")
+    items[index] = argv[3]
+    db.modified(key)
+    return OK
+
+
+@command("ltrim", 4, "write", keys=(1, 1, 1), acl="@list", group="list",
+         key_flags="RW DELETE", summary="Trim a list to the specified range",
+         complexity="O(N) where N is the number of elements to be removed by the operation.")
+def ltrim(client, argv):
+    start = _int(argv[2])
+    stop = _int(argv[3])
+    db = client.db
+    key = argv[1]
+    items = _list(db.lookup_write(key))
+    if items is None:
+        return OK
+    n = len(items)
+    if start < 0:
+        start = max(n + start, 0)
+    if stop < 0:
+        stop += n
+    if start > stop or start >= n:
+        ltrim_left, ltrim_right = n, 0
+    else:
+        stop = min(stop, n - 1)
+        ltrim_left, ltrim_right = start, n - stop - 1
+    if ltrim_left >= n:
+        items.clear()
+    else:
+        for _ in range(ltrim_left):
+            items.popleft()
+        for _ in range(ltrim_right):
+            items.pop()
+    if items:
+        db.modified(key)
+    else:
+        db.delete(key)
+    return OK
+
+
+@command("lrem", 4, "write", keys=(1, 1, 1), acl="@list", group="list",
+         key_flags="RW DELETE", summary="Remove elements from a list",
+         complexity="O(N+M) where N is the length of the list and M is the number of "
+                    "elements removed.")
+def lrem(client, argv):
+    count = _int(argv[2])
+    db = client.db
+    key = argv[1]
+    items = _list(db.lookup_write(key))
+    if items is None:
+        return 0
+    element = argv[3]
+    limit = abs(count) or len(items)
+    source = reversed(items) if count < 0 else items
+    kept = []
+    removed = 0
+    for item in source:
+        if removed < limit and item == element:
+            removed += 1
+        else:
+            kept.append(item)
+    if not removed:
+        return 0
+    if count < 0:
+        kept.reverse()
+    items.clear()
+    items.extend(kept)
+    if items:
+        db.modified(key)
+    else:
+        db.delete(key)
+    return removed
+
+
+_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
+              "second ... or use negative to start from the end of the list")
+LONG_MAX = 2**63 - 1
+
+
+@command("lpos", -3, "readonly", keys=(1, 1, 1), acl="@list", group="list",
+         key_flags="RO ACCESS", since="6.0.6",
+         summary="Return the index of matching elements on a list",
+         complexity="O(N) where N is the number of elements in the list, for the average "
+                    "case. When searching for elements near the head or the tail of the list, "
+                    "or when the MAXLEN option is provided, the command may run in constant "
+                    "time.")
+def lpos(client, argv):
+    rank, count, maxlen = 1, None, 0
+    argc = len(argv)
+    j = 3
+    while j < argc:
+        opt = argv[j].lower()
+        if j + 1 < argc and opt == b"rank":
+            rank = _int(argv[j + 1])
+            if rank == 0:
+                raise ReplyError(_RANK_ZERO)
+        elif j + 1 < argc and opt in (b"count", b"maxlen"):
+            message = "ERR COUNT can't be negative" if opt == b"count" else \
+                "ERR MAXLEN can't be negative"
+            value = string2ll(argv[j + 1])
+            if value is None or value < 0:
+                raise ReplyError(message)
+            if opt == b"count":
+                count = value
+            else:
+                maxlen = value
+        else:
+            raise ReplyError(SYNTAX)
+        j += 2
+    items = _list(client.db.lookup_read(argv[1], not client.no_touch))
+    if items is None:
+        return None if count is None else []
+    element = argv[2]
+    n = len(items)
+    source = enumerate(items) if rank > 0 else \
+        ((n - 1 - i, item) for i, item in enumerate(reversed(items)))
+    skip = 0 if rank < -LONG_MAX else abs(rank) - 1     # C's -LONG_MIN stays negative
+    want = count if count else (n if count == 0 else 1)
+    found = []
+    for seen, (index, item) in enumerate(source):
+        if maxlen and seen >= maxlen:
+            break
+        if item == element:
+            if skip:
+                skip -= 1
+                continue
+            found.append(index)
+            if len(found) >= want:
+                break
+    if count is None:
+        return found[0] if found else None
+    return found

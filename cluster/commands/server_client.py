@@ -4,6 +4,7 @@ The CLIENT LIST / CLIENT INFO line has Redis 7.0.15's fields in its order.
 """
 from __future__ import annotations
 
+from cluster import pause
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.reply import OK, ReplyError, Verbatim
 from cluster.table import container, subcommand
@@ -229,6 +230,30 @@ def client_getredir(client, argv):
 @subcommand("client", "unpause", 2, "admin noscript loading stale", acl="@connection",
             since="6.2.0", summary="Resume processing of clients that were paused")
 def client_unpause(client, argv):
+    pause.unpause(client.node, "client")
+    return OK
+
+
+@subcommand("client", "pause", -3, "admin noscript loading stale", acl="@connection",
+            since="2.9.50", summary="Stop processing commands from clients for some time")
+def client_pause(client, argv):
+    if len(argv) > 4:
+        raise ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
+                         "Try CLIENT HELP." % argv[1].decode("utf-8", "replace"))
+    kind = pause.ALL
+    if len(argv) == 4:
+        mode = argv[3].lower()
+        if mode == b"write":
+            kind = pause.WRITE
+        elif mode != b"all":
+            raise ReplyError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    timeout = string2ll(argv[2])
+    if timeout is None:
+        raise ReplyError("ERR timeout is not an integer or out of range")
+    if timeout < 0:
+        raise ReplyError("ERR timeout is negative")
+    if timeout > 0:
+        pause.pause(client.node, "client", kind, client.node.now_ms + timeout)
     return OK
 
 

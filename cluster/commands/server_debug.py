@@ -124,6 +124,12 @@ def debug(client, argv):
             out.append(Status(ZERO_DIGEST if value is None else
                               b"%040x" % value_digest(value)))
         return out
+    if sub == b"reload" and argc == 2:
+        from cluster.persist_rdb import debug_reload
+        if not debug_reload(node):          # SAVE, empty, load back (no options yet)
+            raise ReplyError("ERR")
+        node.log.warning("DB reloaded by DEBUG RELOAD")
+        return OK
     if sub == b"error" and argc == 3:
         raise ReplyError(argv[2].decode("utf-8", "surrogateescape"))
     raise ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "

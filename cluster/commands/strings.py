@@ -12,6 +12,7 @@ from __future__ import annotations
 from cluster import longdouble
 from cluster.commands.args import INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INT, SYNTAX, string2ll
 from cluster.keyspace import WRONGTYPE
+from cluster.notify import GENERIC, STRING, notify
 from cluster.reply import OK, ReplyError
 from cluster.table import command
 
@@ -106,8 +107,10 @@ def _set_generic(client, name: str, flags: int, key: bytes, value: bytes,
                 return old
             return 0 if name == "setnx" else None
     db.store(key, value, flags & _KEEPTTL != 0)
+    notify(client, STRING, b"set", key)
     if expire is not None:
         db.set_expire(key, when)
+        notify(client, GENERIC, b"expire", key)
         client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
     elif flags & _GET:
         client.propagate_as = [[a for j, a in enumerate(argv) if j < 3 or a.upper() != b"GET"]]
@@ -134,6 +137,7 @@ def get(client, argv):
 def set_(client, argv):
     if len(argv) == 3:
         client.db.store(argv[1], argv[2])
+        notify(client, STRING, b"set", argv[1])
         return OK
     flags, expire = _parse_options(argv, 3, True)
     return _set_generic(client, "set", flags, argv[1], argv[2], expire, argv)
@@ -167,6 +171,7 @@ def getset(client, argv):
     db = client.db
     old = _string(db.lookup_read(argv[1], not client.no_touch))
     db.store(argv[1], argv[2])
+    notify(client, STRING, b"set", argv[1])
     client.propagate_as = [[b"SET", argv[1], argv[2]]]
     return old
 
@@ -182,6 +187,7 @@ def getdel(client, argv):
         client.propagate_as = []
         return None
     db.delete(key)
+    notify(client, GENERIC, b"del", key)
     verb = b"UNLINK" if client.node.config["lazyfree-lazy-user-del"] else b"DEL"
     client.propagate_as = [[verb, key]]
     return old
@@ -240,6 +246,7 @@ def mset(client, argv):
     store = client.db.store
     for i in range(1, argc, 2):
         store(argv[i], argv[i + 1])
+        notify(client, STRING, b"set", argv[i])
     return OK
 
 
@@ -282,10 +289,12 @@ def append(client, argv):
     old = _string(db.lookup_write(key))
     if old is None:
         db.store(key, tail)
+        notify(client, STRING, b"append", key)
         return len(tail)
     _check_length(client, len(old), len(tail))
     new = old + tail
     db.store(key, new, True)
+    notify(client, STRING, b"append", key)
     return len(new)
 
 
@@ -382,6 +391,7 @@ def _incr_by(client, key: bytes, delta: int) -> int:
     else:
         raise ReplyError(WRONGTYPE)
     db.store(key, b"%d" % value, True)
+    notify(client, STRING, b"incrby", key)
     return value
 
 
@@ -404,6 +414,7 @@ def incr(client, argv):
         if value is not None and value < INT64_MAX:
             value += 1
             db.store(key, b"%d" % value, True)
+            notify(client, STRING, b"incrby", key)
             return value
     return _incr_by(client, key, 1)
 
@@ -449,6 +460,7 @@ def incrbyfloat(client, argv):
         raise ReplyError(NOT_FINITE)
     new = longdouble.format_human(total)
     db.store(key, new, True)
+    notify(client, STRING, b"incrbyfloat", key)
     client.propagate_as = [[b"SET", key, new, b"KEEPTTL"]]
     return new
 

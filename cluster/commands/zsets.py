@@ -12,6 +12,7 @@ from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
 from cluster.commands.zset_args import NAN_SCORE, parse_score
 from cluster.keyspace import TYPE_NAMES, WRONGTYPE
+from cluster.notify import GENERIC, ZSET, notify
 from cluster.reply import NULL_ARRAY, ReplyError, format_double
 from cluster.scanindex import ScanIndex
 from cluster.snapshot import COPIERS
@@ -133,6 +134,8 @@ def _zadd(client, argv, flags: set, scoreidx: int):
                 db.store(key, zs)
         elif added or updated:
             db.modified(key)
+    if added or updated:
+        notify(client, ZSET, b"zincr" if incr else b"zadd", key)
     if incr:
         return result if processed else None
     return added + updated if b"ch" in flags else added
@@ -242,10 +245,12 @@ def zrem(client, argv):
             if not len(zs):
                 break
     if deleted:
+        notify(client, ZSET, b"zrem", key)
         if len(zs):
             db.modified(key)
         else:
             db.delete(key)
+            notify(client, GENERIC, b"del", key)
     return deleted
 
 

@@ -1,0 +1,250 @@
+"""cluster.persist_rdb / cluster.loading / SAVE, BGSAVE: pure, no sockets (files in tmp)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import trio
+
+from cluster import commands  # noqa: F401  (registers the command table)
+from cluster import loading, persist_rdb
+from cluster.commands.server_debug import dataset_digest
+from cluster.config import Config
+from cluster.dispatch import execute
+from cluster.node import Node
+from cluster.persist_rdb import LoadError
+from cluster.reply import ReplyError
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)         # `dir`: the working directory holds dump.rdb
+
+
+def _err(reply) -> str:
+    assert isinstance(reply, ReplyError)
+    return str(reply)
+
+
+def _node(**directives) -> Node:
+    config = Config()
+    if directives:
+        for name, value in directives.items():
+            config.set(name.replace("_", "-"), value, startup=True)
+    return Node(config)
+
+
+def _fill(node, n=50):
+    c = node.new_client()
+    for i in range(n):
+        execute(c, [b"SET", b"k%d" % i, b"v%d" % i])
+        execute(c, [b"RPUSH", b"l%d" % (i % 5), b"x%d" % i])
+    execute(c, [b"HSET", b"h", b"f", b"1"])
+    execute(c, [b"SADD", b"s", b"a", b"b"])
+    execute(c, [b"ZADD", b"z", b"1", b"m"])
+    execute(c, [b"PEXPIRE", b"k1", b"100000000"])
+    execute(c, [b"SELECT", b"3"])
+    execute(c, [b"SET", b"db3", b"x"])
+    return c
+
+
+def _reload(path="dump.rdb", **directives) -> Node:
+    other = _node(**directives)
+    assert persist_rdb.load_file(other, path)
+    return other
+
+
+def test_save_writes_dump_that_loads_back_equal():
+    node = _node()
+    _fill(node)
+    c = node.new_client()
+    assert execute(c, [b"SAVE"]) == b"OK"
+    assert execute(c, [b"LASTSAVE"]) >= node.now_ms // 1000 - 1
+    assert os.path.exists("dump.rdb")
+    assert not [f for f in os.listdir(".") if f.startswith("temp-")]
+    other = _reload()
+    assert dataset_digest(other.keyspace) == dataset_digest(node.keyspace)
+    assert other.keyspace[0].expires.keys() == {b"k1"}
+    assert other.rdb_last_load_keys_loaded == sum(len(db.data) for db in node.keyspace.dbs)
+    assert node.keyspace.dirty - node.dirty_at_last_save == 0
+    assert node.rdb_saves == 1
+
+
+def test_rdbchecksum_no_writes_a_zero_checksum_and_loads():
+    node = _node(rdbchecksum="no")
+    _fill(node, 5)
+    assert persist_rdb.save(node)
+    data = open("dump.rdb", "rb").read()
+    assert data[-8:] == b"\0" * 8 and data[-9] == 0xFF
+    assert dataset_digest(_reload().keyspace) == dataset_digest(node.keyspace)
+
+
+def test_bgsave_writes_the_dataset_as_it_was_when_it_started():
+    node = _node()
+    c = _fill(node)
+    execute(c, [b"SELECT", b"0"])
+    before = dataset_digest(node.keyspace)
+    job = persist_rdb.start_bgsave(node)
+    # writes after the command: in-place list change (copy-on-write), new key, delete
+    for argv in ([b"RPUSH", b"l1", b"late"], [b"SET", b"new", b"1"], [b"DEL", b"k2"],
+                 [b"HSET", b"h", b"g", b"2"], [b"FLUSHDB"]):
+        execute(c, argv)
+    assert _err(execute(c, [b"BGSAVE"])) == "ERR Background save already in progress"
+    trio.run(job.run)
+    assert node.bgsave_in_progress is None and node.last_bgsave_status == "ok"
+    assert dataset_digest(_reload().keyspace) == before != dataset_digest(node.keyspace)
+
+
+def test_bgsave_replies():
+    node = _node()
+    c = node.new_client()
+    assert _err(execute(c, [b"BGSAVE", b"foo"])) == "ERR syntax error"
+    node.aof_rewrite_in_progress = True
+    assert _err(execute(c, [b"BGSAVE"])).startswith("ERR Another child process is active")
+    assert execute(c, [b"BGSAVE", b"SCHEDULE"]) == b"Background saving scheduled"
+    node.aof_rewrite_in_progress = False
+    persist_rdb.cron(node)                       # the scheduled BGSAVE starts now
+    assert node.bgsave_in_progress is not None
+    assert _err(execute(c, [b"SAVE"])) == "ERR Background save already in progress"
+    trio.run(node.bgsave_in_progress.run)
+    assert execute(c, [b"BGSAVE"]) == b"Background saving started"
+    node.bgsave_in_progress.abort()
+
+
+def test_save_points_ask_for_a_bgsave():
+    node = _node(save="10 3")
+    c = node.new_client()
+    now = node.now_ms // 1000
+    node.last_save_s = now - 11
+    execute(c, [b"SET", b"a", b"1"])
+    assert persist_rdb.due_save_point(node, now) is None       # 1 change < 3
+    execute(c, [b"SET", b"a", b"2"])
+    execute(c, [b"SET", b"a", b"3"])
+    assert persist_rdb.due_save_point(node, now) == (10, 3)
+    node.last_save_s = now - 5
+    assert persist_rdb.due_save_point(node, now) is None       # not 10 seconds yet
+    node.last_save_s = now - 11
+    persist_rdb.cron(node)
+    assert node.bgsave_in_progress is not None
+    node.bgsave_in_progress.abort()
+    assert persist_rdb.save_points(_node(save="")) == []
+
+
+@pytest.mark.parametrize("content, first", [
+    (b"garbage garbage garbage\n", "Wrong signature trying to load DB from file"),
+    (b"REDIS0010\xfa\x09redis-ver\x067.0.15", "Short read or OOM loading DB. "
+                                              "Unrecoverable error, aborting now."),
+])
+def test_bad_files_are_refused_in_redis_words(content, first):
+    with open("dump.rdb", "wb") as f:
+        f.write(content)
+    node = _node()
+    with pytest.raises(LoadError) as err:
+        persist_rdb.load_file(node)
+    assert err.value.lines[0] == first
+    assert node.keyspace[0].data == {}
+
+
+def test_wrong_checksum_is_refused_and_nothing_is_loaded():
+    node = _node()
+    _fill(node, 5)
+    persist_rdb.save(node)
+    data = bytearray(open("dump.rdb", "rb").read())
+    data[-3] ^= 0xFF
+    open("dump.rdb", "wb").write(bytes(data))
+    other = _node()
+    with pytest.raises(LoadError) as err:
+        persist_rdb.load_file(other)
+    assert err.value.lines[0].startswith("Wrong RDB checksum")
+    assert dataset_digest(other.keyspace) == b"0" * 40
+    assert dataset_digest(_reload(rdbchecksum="no").keyspace) == dataset_digest(node.keyspace)
+
+
+def test_expired_keys_are_not_loaded_by_a_primary():
+    node = _node()
+    c = node.new_client()
+    execute(c, [b"SET", b"gone", b"1", b"PXAT", b"%d" % (node.now_ms + 50)])
+    execute(c, [b"SET", b"kept", b"1"])
+    persist_rdb.save(node)
+    other = _node()
+    other.set_time(node.now_ms + 1000)
+    persist_rdb.load_file(other)
+    assert list(other.keyspace[0].data) == [b"kept"]
+    assert (other.rdb_last_load_keys_loaded, other.rdb_last_load_keys_expired) == (1, 1)
+
+
+def test_replication_aux_restores_a_replicas_history():
+    node = _node()
+    persist_rdb.save(node)          # no backlog, no link: no replication info
+    assert b"repl-id" not in persist_rdb.read_rdb(open("dump.rdb", "rb").read()).aux
+
+    class Link:
+        replid, offset, client = "ab" * 20, 1234, None
+    node.repl_link = Link()
+    persist_rdb.save(node)
+    node.repl_link = None
+    replica = _node(replicaof="127.0.0.1 1")
+    persist_rdb.load_file(replica)
+    assert (replica.replid, replica.master_repl_offset) == ("ab" * 20, 1234)
+    primary = _node()
+    persist_rdb.load_file(primary)
+    assert getattr(primary, "replid", None) != "ab" * 20
+
+
+def test_loading_state_refuses_commands_without_the_loading_flag():
+    node = _node()
+    client = node.new_client(fd=99)
+    loading.begin(node, 100)
+    try:
+        assert _err(execute(client, [b"GET", b"a"])) == loading.LOADING
+        assert _err(execute(client, [b"PING"])) == loading.LOADING
+        text = str(execute(client, [b"INFO", b"persistence"]))
+        assert "loading_total_bytes:100" in text and "loading:1" in text
+        assert execute(node.new_client(), [b"SET", b"a", b"1"]) == b"OK"   # internal
+    finally:
+        loading.end(node)
+    assert execute(client, [b"GET", b"a"]) == b"1"
+
+
+def test_load_at_start_loads_the_dump(tmp_path):
+    node = _node()
+    _fill(node, 20)
+    persist_rdb.save(node)
+    other = _node()
+    trio.run(loading.load_at_start, other)
+    assert dataset_digest(other.keyspace) == dataset_digest(node.keyspace)
+    assert getattr(other, "loading", None) is None and not other.keyspace.loading
+    trio.run(loading.load_at_start, _node())      # the same file again: fine
+    os.unlink("dump.rdb")
+    empty = _node()
+    trio.run(loading.load_at_start, empty)         # no file: start empty
+    assert dataset_digest(empty.keyspace) == b"0" * 40
+
+
+def test_shutdown_saves_as_configured():
+    node = _node(save="")
+    _fill(node, 3)
+    assert persist_rdb.on_shutdown(node) and not os.path.exists("dump.rdb")
+    node.shutdown_save = True                       # SHUTDOWN SAVE
+    assert persist_rdb.on_shutdown(node) and os.path.exists("dump.rdb")
+    os.unlink("dump.rdb")
+    node = _node(save="3600 1")
+    assert persist_rdb.on_shutdown(node) and os.path.exists("dump.rdb")
+    os.unlink("dump.rdb")
+    node.shutdown_save = False                      # SHUTDOWN NOSAVE
+    assert persist_rdb.on_shutdown(node) and not os.path.exists("dump.rdb")
+
+
+def test_debug_reload_keeps_the_data():
+    node = _node(enable_debug_command="yes")
+    c = _fill(node, 10)
+    before = dataset_digest(node.keyspace)
+    assert execute(c, [b"DEBUG", b"RELOAD"]) == b"OK"
+    assert dataset_digest(node.keyspace) == before
+
+
+def test_no_shutdown_save_while_loading():
+    node = _node(save="3600 1")
+    node.shutdown_save = True
+    loading.begin(node, 0)
+    assert persist_rdb.on_shutdown(node) and not os.path.exists("dump.rdb")

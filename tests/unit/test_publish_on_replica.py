@@ -1,0 +1,39 @@
+"""PUBLISH is propagated by a primary only: a replica (which real sentinels send their
+__sentinel__:hello PUBLISHes to) keeps its stream, offset and backlog its primary's."""
+from __future__ import annotations
+
+from cluster import commands  # noqa: F401
+from cluster.dispatch import execute
+from cluster.node import Node
+
+
+class _Link:
+    """Stands for a replica's link to its primary: refuses nothing here."""
+
+    def refusal(self, client, cmd):
+        return None
+
+
+def _fed(node: Node) -> list[bytes]:
+    out: list[bytes] = []
+    node.propagator.sinks.append(out.append)
+    return out
+
+
+def test_primary_propagates_publish():
+    node = Node()
+    fed = _fed(node)
+    c = node.new_client()
+    assert execute(c, [b"PUBLISH", b"__sentinel__:hello", b"hi"]) == 0
+    assert fed and fed[-1].endswith(b"$7\r\nPUBLISH\r\n$18\r\n__sentinel__:hello\r\n$2\r\nhi\r\n")
+
+
+def test_replica_delivers_publish_but_does_not_propagate_it():
+    node = Node()
+    node.repl_link = _Link()
+    fed = _fed(node)
+    sub = node.new_client()
+    execute(sub, [b"SUBSCRIBE", b"__sentinel__:hello"])
+    c = node.new_client()
+    assert execute(c, [b"PUBLISH", b"__sentinel__:hello", b"hi"]) == 1
+    assert fed == []

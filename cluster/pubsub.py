@@ -17,7 +17,7 @@ from __future__ import annotations
 from binascii import crc_hqx
 
 from cluster import notify
-from cluster.config_special import _obuf_dict
+from cluster import obuf
 from cluster.glob import compile_glob
 from cluster.reply import Push, encode
 
@@ -58,8 +58,7 @@ class PubSub:
         self.shard_channels: dict[bytes, dict] = {}  # shard channel -> {client: None}
         self.slot_channels: dict[int, dict] = {}     # slot -> {shard channel: None}
         self._matchers: dict[bytes, object] = {}     # pattern -> compiled glob
-        self._obuf_text = None
-        self._obuf = (0, 0, 0)
+        self._limits = obuf.Limits(node.config, "pubsub")
         notify.install(node)            # node.notify_flags (notify-keyspace-events)
 
     # -- subscriptions -----------------------------------------------------------------
@@ -197,22 +196,9 @@ class PubSub:
         client.pushes.append(data)
         pending = client.push_bytes + len(data)
         client.push_bytes = pending
-        hard, soft, seconds = self._limits()
-        over = False
-        if hard and pending >= hard:
-            over = True
-        elif soft and pending >= soft:
-            now = self.node.now_ms
-            if not client.push_soft_since:
-                client.push_soft_since = now
-            elif now - client.push_soft_since >= seconds * 1000:
-                over = True
-        else:
-            client.push_soft_since = 0
-        if over:
-            self.node.log.warning(
-                f"Client id={client.id} addr={client.addr} scheduled to be closed ASAP "
-                f"for overcoming of output buffer limits.")
+        if obuf.over(self._limits.get(), pending, client, "push_soft_since",
+                     self.node.now_ms):
+            self.node.log.warning(obuf.closing_log(client))
             client.pushes = []
             client.push_bytes = 0
             client.kill()
@@ -220,10 +206,4 @@ class PubSub:
         if client.wake is not None:
             client.wake()
 
-    def _limits(self) -> tuple[int, int, int]:
-        text = self.node.config["client-output-buffer-limit"]
-        if text is not self._obuf_text:
-            self._obuf_text = text
-            self._obuf = _obuf_dict(text).get("pubsub", (0, 0, 0))
-        return self._obuf
 

@@ -19,7 +19,7 @@ import math
 
 import trio
 
-from cluster.config_special import _obuf_dict
+from cluster import obuf
 from cluster.propagate import encode_command
 from cluster.rdb import rdb_chunks
 
@@ -89,8 +89,7 @@ class Primary:
         self.ack_event = trio.Event()
         self.no_replicas_since_ms = node.now_ms
         self.last_ping_ms = node.now_ms
-        self._obuf_text: str | None = None
-        self._obuf = (0, 0, 0)
+        self._limits = obuf.Limits(node.config, "slave")
         self._trim_at = 0
         self._check_from = 0
         self._refresh()
@@ -145,7 +144,7 @@ class Primary:
         """The limits feed() checks, cached (they are config lookups): refreshed by cron
         and whenever the backlog is trimmed, so CONFIG SET takes effect within 100 ms."""
         self._trim_at = 2 * self.node.config["repl-backlog-size"]
-        hard, soft, _ = self._limits()
+        hard, soft, _ = self._limits.get()
         self._check_from = min([limit for limit in (hard, soft) if limit] or [math.inf])
 
     def _queue(self, link: ReplicaLink, data: bytes) -> None:
@@ -158,31 +157,11 @@ class Primary:
             return
         if link.state != "online":
             return
-        hard, soft, secs = self._limits()
-        over = False
-        if hard and link.pending_bytes >= hard:
-            over = True
-        elif soft and link.pending_bytes >= soft:
-            now = self.node.now_ms
-            if not link.soft_since_ms:
-                link.soft_since_ms = now
-            elif now - link.soft_since_ms >= secs * 1000:
-                over = True
-        else:
-            link.soft_since_ms = 0
-        if over:
-            self.node.log.warning(
-                f"Client id={link.client.id} addr={link.client.addr} scheduled to be closed "
-                f"ASAP for overcoming of output buffer limits.")
+        if obuf.over(self._limits.get(), link.pending_bytes, link, "soft_since_ms",
+                     self.node.now_ms):
+            self.node.log.warning(obuf.closing_log(link.client))
             self.drop(link)
             link.client.kill()
-
-    def _limits(self) -> tuple[int, int, int]:
-        text = self.node.config["client-output-buffer-limit"]
-        if text is not self._obuf_text:
-            self._obuf_text = text
-            self._obuf = _obuf_dict(text)["slave"]
-        return self._obuf
 
     def histlen(self) -> int:
         if self.backlog is None:

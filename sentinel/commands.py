@@ -10,7 +10,8 @@ import fnmatch
 import ipaddress
 
 from cluster.reply import OK, Push, Replies, ReplyError, Status
-from sentinel.config import MASTER_OPTIONS, SentinelConfigError, set_master_option
+from sentinel.config import (MASTER_OPTIONS, SCRIPT_NOT_EXECUTABLE, SentinelConfigError,
+                             script_usable, set_master_option)
 from sentinel.effects import Event, SaveConfig
 from sentinel.instance import state_map
 from sentinel.select import select_replica
@@ -123,6 +124,14 @@ def sentinel_cmd(srv, client, argv):
                 raise ReplyError("ERR rename-command needs two arguments")
             if opt not in MASTER_OPTIONS:
                 raise ReplyError(f"ERR Invalid argument '{opt}' for SENTINEL SET '{m.name}'")
+            if opt in SCRIPT_NOT_EXECUTABLE:
+                if state.deny_scripts_reconfig:
+                    raise ReplyError("ERR Reconfiguration of scripts path is denied for "
+                                     "security reasons. Check the deny-scripts-reconfig "
+                                     "configuration directive in your Sentinel "
+                                     "configuration")
+                if val and not script_usable(val):
+                    raise ReplyError("ERR " + SCRIPT_NOT_EXECUTABLE[opt])
             try:
                 set_master_option(m, opt, val)
             except SentinelConfigError:
@@ -166,8 +175,9 @@ def sentinel_cmd(srv, client, argv):
         return OK
     if sub == "config":
         return _config(srv, argv)
-    if sub in ("pending-scripts",):
-        return []
+    if sub == "pending-scripts":
+        _arity(argv, 2)
+        return srv.scripts.pending(now)
     if sub == "info-cache":
         return []
     if sub == "simulate-failure":

@@ -131,8 +131,20 @@ def _master(state, name: str) -> Instance:
     return master
 
 
+SCRIPT_NOT_EXECUTABLE = {
+    "notification-script": "Notification script seems non existing or non executable",
+    "client-reconfig-script": "Client reconfiguration script seems non existing or non "
+                              "executable"}
+
+
+def script_usable(path: str) -> bool:
+    return os.access(path, os.X_OK)
+
+
 def _sentinel_directive(words: list[str], state, now: int) -> None:
     sub = words[1].lower()
+    if sub in SCRIPT_NOT_EXECUTABLE and len(words) > 3 and not script_usable(words[3]):
+        raise SentinelConfigError(SCRIPT_NOT_EXECUTABLE[sub] + ".")
     if sub in MASTER_OPTIONS:
         set_master_option(_master(state, words[2]), sub, words[3] if len(words) > 3 else "")
     elif sub == "myid":

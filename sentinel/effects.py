@@ -38,6 +38,13 @@ class Event:
     level: str
     name: str
     payload: str
+    master: str | None = None     # the master it concerns when the payload does not say
+
+
+@attrs.frozen
+class RunScript:
+    """Queue a user script (a client-reconfig-script) with its arguments."""
+    argv: tuple
 
 
 @attrs.frozen
@@ -51,4 +58,4 @@ class Log:
     text: str
 
 
-Effect = Connect | Disconnect | Command | Event | SaveConfig | Log
+Effect = Connect | Disconnect | Command | Event | SaveConfig | Log | RunScript

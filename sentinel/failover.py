@@ -1,7 +1,7 @@
 """The failover state machine of one master (sentinelFailoverStateMachine and friends)."""
 from __future__ import annotations
 
-from sentinel.effects import Command, Event, Log, SaveConfig
+from sentinel.effects import Command, Event, Log, RunScript, SaveConfig
 from sentinel.instance import (F_NONE, F_RECONF_SLAVES, F_SELECT_SLAVE,
                                F_SEND_SLAVEOF_NOONE, F_UPDATE_CONFIG, F_WAIT_PROMOTION,
                                F_WAIT_START, Instance)
@@ -29,12 +29,20 @@ def send_slaveof(state, ri: Instance, host: str | None, port: int, effects: list
         state.link_of(ri).pending_commands += 1
 
 
+def client_reconfig(master: Instance, role: str, old, new, effects: list) -> None:
+    """client-reconfig-script <master-name> <role> <state> <from-ip> <from-port> <to-ip>
+    <to-port>; the state is always "start", as in Redis."""
+    if master.client_reconfig_script:
+        effects.append(RunScript((master.client_reconfig_script, master.name, role, "start",
+                                  old[0], str(old[1]), new[0], str(new[1]))))
+
+
 def start_failover(state, master: Instance, now: int, effects: list) -> None:
     master.failover_state = F_WAIT_START
     master.flags.add("failover_in_progress")
     state.current_epoch += 1
     master.failover_epoch = state.current_epoch
-    effects.append(Event("warning", "+new-epoch", str(state.current_epoch)))
+    effects.append(Event("warning", "+new-epoch", str(state.current_epoch), master.name))
     effects.append(ev("warning", "+try-failover", master))
     master.failover_start_time = now + state.rng.randrange(1000)
     master.failover_state_change_time = now
@@ -117,6 +125,7 @@ def promoted_reported_master(state, replica: Instance, now: int, effects: list) 
     _set_state(master, F_RECONF_SLAVES, now)
     effects.append(ev("warning", "+promoted-slave", replica))
     effects.append(ev("warning", "+failover-state-reconf-slaves", master))
+    client_reconfig(master, "leader", master.addr, replica.addr, effects)
     state.force_hello(master)
     effects.append(SaveConfig())
 

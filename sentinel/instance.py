@@ -72,6 +72,7 @@ class Instance:
         self.notification_script: str | None = None
         self.client_reconfig_script: str | None = None
         self.reboot_down_after = 0
+        self.master_reboot_since = 0
         self.renamed: dict[str, str] = {}
         self.replicas: dict[str, Instance] = {}
         self.sentinels: dict[str, Instance] = {}

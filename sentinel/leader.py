@@ -11,13 +11,14 @@ def vote(state, master: Instance, req_epoch: int, req_runid: str, now: int,
     if req_epoch > state.current_epoch:
         state.current_epoch = req_epoch
         effects.append(SaveConfig())
-        effects.append(Event("warning", "+new-epoch", str(state.current_epoch)))
+        effects.append(Event("warning", "+new-epoch", str(state.current_epoch),
+                             master.name))
     if master.leader_epoch < req_epoch and state.current_epoch <= req_epoch:
         master.leader = req_runid
         master.leader_epoch = state.current_epoch
         effects.append(SaveConfig())
         effects.append(Event("warning", "+vote-for-leader",
-                             f"{req_runid} {master.leader_epoch}"))
+                             f"{req_runid} {master.leader_epoch}", master.name))
         if req_runid != state.myid:
             # Someone else is trying: do not start our own failover right away.
             master.failover_start_time = now + state.rng.randrange(1000)

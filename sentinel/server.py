@@ -16,9 +16,10 @@ from cluster import REDIS_VERSION
 from cluster.protocol import RequestParser
 from cluster.reply import NO_REPLY, Replies, ReplyError, encode
 from sentinel import commands, config
-from sentinel.effects import Command, Connect, Disconnect, Event, Log, SaveConfig
+from sentinel.effects import Command, Connect, Disconnect, Event, Log, RunScript, SaveConfig
 from sentinel.links import OutLink
 from sentinel.pubsub import PubSub
+from sentinel.scripts import ScriptQueue, ScriptRunner, notification_argv
 
 TICK = 0.1
 
@@ -60,6 +61,8 @@ class SentinelServer:
         self.connections_received = 0
         self.commands_processed = 0
         self.clients: set[Client] = set()
+        self.scripts = ScriptQueue()
+        self.script_runner = ScriptRunner(self.scripts, now_ms, self.perform)
 
     # -- helpers used by commands ---------------------------------------------------------
     def now(self) -> int:
@@ -116,7 +119,8 @@ class SentinelServer:
                          "\r\n")
         if every or section == "sentinel":
             lines = [f"sentinel_masters:{len(st.masters)}", f"sentinel_tilt:{int(st.tilt)}",
-                     "sentinel_running_scripts:0", "sentinel_scripts_queue_length:0",
+                     f"sentinel_running_scripts:{self.scripts.running}",
+                     f"sentinel_scripts_queue_length:{len(self.scripts.jobs)}",
                      "sentinel_simulate_failure_flags:0"]
             for i, m in enumerate(st.masters.values()):
                 status = ("odown" if "o_down" in m.flags else
@@ -143,7 +147,13 @@ class SentinelServer:
                     self.perform(self.state.on_reply(eff.addr, eff.tag, None, now_ms()))
             elif cls is Event:
                 self.log(eff.level, f"{eff.name} {eff.payload}")
-                self.pubsub.publish(eff.name, eff.payload.encode())
+                if eff.level != "debug":
+                    self.pubsub.publish(eff.name, eff.payload.encode())
+                argv = notification_argv(self.state, eff)
+                if argv is not None:
+                    self.scripts.schedule(argv)
+            elif cls is RunScript:
+                self.scripts.schedule(eff.argv)
             elif cls is Connect:
                 old = self.links.pop(eff.addr, None)
                 if old is not None:
@@ -223,6 +233,7 @@ class SentinelServer:
     async def _tick_loop(self) -> None:
         while True:
             self.perform(self.state.tick(now_ms()))
+            self.script_runner.start_due(self._nursery)
             await trio.sleep(TICK)
 
     async def _accept_loop(self, listener) -> None:

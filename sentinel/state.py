@@ -291,7 +291,9 @@ class SentinelState:
             effects.append(Disconnect(ri.addr))
         down = elapsed > down_after or (
             ri.kind == MASTER and ri.role_reported == SLAVE
-            and now - ri.role_reported_time > down_after + 2 * INFO_PERIOD)
+            and now - ri.role_reported_time > down_after + 2 * INFO_PERIOD) or (
+            "master_reboot" in ri.flags
+            and now - ri.master_reboot_since > ri.reboot_down_after)
         if down:
             if "s_down" not in ri.flags:
                 effects.append(Event("warning", "+sdown", ri.describe()))
@@ -381,9 +383,12 @@ class SentinelState:
             return effects
         if what == "ping" and link is not None:
             text = _text(reply)
-            if text is not None and text.split(" ", 1)[0].upper() in VALID_PING:
+            word = text.split(" ", 1)[0].upper() if text is not None else None
+            if word in VALID_PING:
                 link.last_avail_time = now
                 link.act_ping_time = 0
+                if word == "PONG":
+                    ri.flags.discard("master_reboot")
             link.last_pong_time = now
         elif what == "info" and not isinstance(reply, Exception) and reply is not None:
             self._refresh_info(ri, _text(reply) or "", now, effects)
@@ -415,6 +420,9 @@ class SentinelState:
         if runid and len(runid) == 40:
             if ri.runid and ri.runid != runid:
                 effects.append(Event("notice", "+reboot", ri.describe()))
+                if ri.kind == MASTER and ri.reboot_down_after:
+                    ri.flags.add("master_reboot")
+                    ri.master_reboot_since = now
             ri.runid = runid
         if ri.kind == MASTER:
             for ip, port in info["slaves"]:
@@ -515,14 +523,16 @@ class SentinelState:
         if epoch > self.current_epoch:
             self.current_epoch = epoch
             effects.append(SaveConfig())
-            effects.append(Event("warning", "+new-epoch", str(epoch)))
+            effects.append(Event("warning", "+new-epoch", str(epoch), master.name))
         if master.config_epoch < mepoch:
             master.config_epoch = mepoch
             if (mip, mport) != master.addr:
                 effects.append(Event("warning", "+config-update-from", si.describe()))
                 effects.append(Event("warning", "+switch-master",
                                      f"{master.name} {master.ip} {master.port} {mip} {mport}"))
+                old = master.addr
                 self.change_master_address(master, mip, mport, now, effects)
+                failover.client_reconfig(master, "observer", old, master.addr, effects)
         si.last_hello_time = now
         return effects
 

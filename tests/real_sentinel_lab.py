@@ -6,15 +6,18 @@ stopped in every outcome (`with SentinelLab(...) as lab:`)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import redis
 from redis.sentinel import Sentinel
 
-from tests.support import NodeProcess, RealRedis, ServerProcess, free_port, wait_until
+from tests.support import (ROOT, NodeProcess, RealRedis, ServerProcess, free_port,
+                           wait_until)
 
 NAME = "mymaster"
 DOWN_AFTER_MS = 1000
@@ -36,7 +39,8 @@ class RealSentinel(ServerProcess):
 
     what = "redis-sentinel"
 
-    def __init__(self, directory: Path, master_port: int, quorum: int = 2):
+    def __init__(self, directory: Path, master_port: int, quorum: int = 2,
+                 down_after: int = DOWN_AFTER_MS):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -45,7 +49,7 @@ class RealSentinel(ServerProcess):
             f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
             f"logfile {self.dir / 'sentinel.log'}\n"
             f"sentinel monitor {NAME} 127.0.0.1 {master_port} {quorum}\n"
-            f"sentinel down-after-milliseconds {NAME} {DOWN_AFTER_MS}\n"
+            f"sentinel down-after-milliseconds {NAME} {down_after}\n"
             f"sentinel failover-timeout {NAME} {FAILOVER_TIMEOUT_MS}\n"
             f"sentinel parallel-syncs {NAME} 1\n")
 
@@ -60,6 +64,19 @@ class RealSentinel(ServerProcess):
             return (self.dir / "sentinel.log").read_text(errors="replace")
         except OSError:
             return ""
+
+
+class OurSentinel(RealSentinel):
+    """One of OUR sentinels (`pyredis-cluster sentinel sentinel.conf`), same settings."""
+
+    what = "our sentinel"
+
+    def _popen(self) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        return subprocess.Popen([sys.executable, "-m", "cli.main", "sentinel", str(self.conf),
+                                 "--port", str(self.port)], cwd=str(self.dir), env=env,
+                                stdout=subprocess.DEVNULL,
+                                stderr=open(self.dir / "stderr.txt", "ab"))
 
 
 class OurNode(NodeProcess):
@@ -110,12 +127,16 @@ def kill9(server: ServerProcess) -> None:
 
 
 class SentinelLab(contextlib.ExitStack):
-    """Nodes of `kind` ("ours" or "real") and three real sentinels, all under `base`."""
+    """Nodes of `kind` ("ours" or "real") and three sentinels of `sentinels` kind ("real"
+    redis-sentinel or "ours"), all under `base`."""
 
-    def __init__(self, base: Path, kind: str = "ours"):
+    def __init__(self, base: Path, kind: str = "ours", sentinels: str = "real",
+                 down_after: int = DOWN_AFTER_MS):
         super().__init__()
         self.base = Path(base)
         self.kind = kind
+        self.sentinel_kind = sentinels
+        self.down_after = down_after
         self.nodes: list[ServerProcess] = []
         self.sentinels: list[RealSentinel] = []
 
@@ -136,7 +157,8 @@ class SentinelLab(contextlib.ExitStack):
                                    for n in self.nodes[1:]), SETTLE_TIMEOUT,
                        message="replicas linked")
             for i in range(3):
-                s = RealSentinel(self.base / f"s{i}", primary.port)
+                cls = OurSentinel if self.sentinel_kind == "ours" else RealSentinel
+                s = cls(self.base / f"s{i}", primary.port, down_after=self.down_after)
                 self.callback(s.stop)
                 s.start()
                 self.sentinels.append(s)

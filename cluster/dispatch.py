@@ -204,8 +204,7 @@ def call(client, cmd: Command, argv: list[bytes]):
         if rewrite is None:
             node.propagator.feed(client.db.id, argv)
         else:
-            for one in rewrite:
-                node.propagator.feed(client.db.id, one)
+            node.propagator.feed_all(client.db.id, rewrite)
         client.woff = node.master_repl_offset     # WAIT waits for this client's last write
     client.last_cmd = name
     if client.asking and name != "asking" and not client.in_multi:

@@ -5,8 +5,8 @@
 The CRC covers everything before it. We write RDB version 10 (Redis 7.0) and accept any
 version <= 10, as Redis does.
 
-Written (byte for byte what Redis 7.0 writes, except that we never LZF-compress, which
-Redis accepts on RESTORE):
+Written (byte for byte what Redis 7.0 writes; strings of more than 20 bytes - values, keys,
+listpack / intset blobs - LZF-compressed when rdbcompression is yes and it saves 4 bytes):
   * strings (type 0): canonical decimal integers in int32 range as RDB integer encodings,
     anything else length-prefixed;
   * lists (type 18, quicklist 2): listpack nodes (container 2), cut into nodes as Redis's
@@ -26,7 +26,7 @@ from collections import deque
 from typing import Callable
 
 from cluster.crc64 import crc64
-from cluster.lzf import decompress
+from cluster.lzf import compress, decompress
 from cluster.reply import ReplyError
 from cluster.numbers import string2ll
 
@@ -63,9 +63,27 @@ def encode_len(n: int) -> bytes:
     return b"\x81" + n.to_bytes(8, "big")
 
 
+# rdbcompression of what is being written: set by each writer (`set_compression`) from
+# its node's config right before it encodes (as Redis reads server.rdb_compression).
+_compression = [True]
+COMPRESS_MIN = 21                    # Redis tries LZF on strings of more than 20 bytes
+
+
+def set_compression(on: bool) -> None:
+    _compression[0] = bool(on)
+
+
 def encode_string(s: bytes) -> bytes:
-    """rdbSaveRawString without compression: integer encoding when Redis would use it."""
-    if len(s) <= 11:
+    """rdbSaveRawString: integer encoding when Redis would use it, else LZF when
+    rdbcompression is on and it saves at least 4 bytes, else raw."""
+    n = len(s)
+    if n >= COMPRESS_MIN:
+        if _compression[0]:
+            packed = compress(s, n - 4)
+            if packed is not None:
+                return b"\xc3" + encode_len(len(packed)) + encode_len(n) + packed
+        return encode_len(n) + s
+    if n <= 11:
         value = string2ll(s)
         if value is not None:
             if -128 <= value <= 127:
@@ -174,11 +192,12 @@ def save_string(value: bytes, fill: int = -2) -> bytes:
 SAVERS: dict[type, Callable] = {bytes: save_string, deque: save_list}
 
 
-def dump(value, list_fill: int = -2) -> bytes:
-    """The DUMP payload of a value."""
+def dump(value, list_fill: int = -2, compress_strings: bool = True) -> bytes:
+    """The DUMP payload of a value (strings LZF-compressed as rdbcompression says)."""
     saver = SAVERS.get(value.__class__)
     if saver is None:
         raise ReplyError("ERR DUMP of this type is not supported")
+    set_compression(compress_strings)
     body = saver(value, list_fill) + RDB_VERSION.to_bytes(2, "little")
     return body + crc64(body).to_bytes(8, "little")
 

@@ -77,10 +77,14 @@ class Database:
         """Value for a reading command (counts hits/misses, updates LRU); None if absent."""
         if self.expires and key in self.expires and self._expired(key):
             self.ks.misses += 1
+            if self.ks.on_miss is not None:
+                self.ks.on_miss(self, key)
             return None
         value = self.data.get(key)
         if value is None:
             self.ks.misses += 1
+            if self.ks.on_miss is not None:
+                self.ks.on_miss(self, key)
         else:
             self.ks.hits += 1
             if touch:
@@ -113,6 +117,8 @@ class Database:
         data = self.data
         if self.blocking and key in self.blocking and key not in data:
             self.blocking.signal(self, key)         # a key clients wait on was created
+        if self.ks.on_new is not None and key not in data:
+            self.ks.on_new(self, key)               # keyspace event "new" (cluster.notify)
         if (self.slot_keys is not None or self.scan_index is not None) and key not in data:
             if self.slot_keys is not None:
                 self.slot_keys[keyslot(key)].add(key)
@@ -198,20 +204,30 @@ class Database:
     def load(self, entries) -> None:
         """Fill this (empty) database from a snapshot: (key, value, expire_ms | None)
         triples, without store()'s per-key bookkeeping (nobody WATCHes an empty database
-        being loaded, and a load is not a change: `dirty` stays, as in Redis)."""
+        being loaded, and a load is not a change: `dirty` stays, as in Redis). May be
+        called again with more (new) keys: a load in batches; each call indexes its own."""
+        if not isinstance(entries, list):
+            entries = list(entries)
         data, expires = self.data, self.expires
+        timed = []
         for key, value, when in entries:
             data[key] = value
             if when is not None:
                 expires[key] = when
-        self.lru.update(dict.fromkeys(data, self.ks.lru_clock))
+                timed.append((when, key))
+        keys = [entry[0] for entry in entries]
+        self.lru.update(dict.fromkeys(keys, self.ks.lru_clock))
         if self.slot_keys is not None:
             slot_keys = self.slot_keys
-            for key in data:
+            for key in keys:
                 slot_keys[keyslot(key)].add(key)
-        if expires:
-            self._heap = [(when, key) for key, when in expires.items()]
-            heapq.heapify(self._heap)
+        if timed:
+            if self._heap:
+                for item in timed:
+                    heapq.heappush(self._heap, item)
+            else:
+                heapq.heapify(timed)
+                self._heap = timed
 
     # -- iteration ----------------------------------------------------------------
     def random_key(self, rng: random.Random) -> bytes | None:
@@ -261,6 +277,8 @@ class Keyspace:
         self.dirty = 0
         self.hold_expired = None    # set by cluster.pause while writes may be paused
         self.views: list = []      # active cluster.snapshot views (copy-on-write while set)
+        self.on_new = None         # (db, key) when a key is created / a read misses:
+        self.on_miss = None        # set by cluster.notify while "n" / "m" events are on
         self.on_expired = on_expired or (lambda db, key: None)
         self.dbs = [Database(i, self) for i in range(databases)]
 
@@ -288,7 +306,7 @@ class Keyspace:
             setattr(db, attr, x)
 
     def active_expire_cycle(self, now_ms: int, budget: int = 200) -> int:
-        if self.replica:            # a replica waits for its primary's DELs
+        if self.replica or self.loading:    # a replica waits for its primary's DELs
             return 0
         return sum(db.active_expire(now_ms, budget) for db in self.dbs if db.expires)
 

@@ -4,7 +4,9 @@
 it loads the dataset - the AOF when `appendonly yes` and `cluster.persist_aof` is there
 (it decides whether its files exist), else the RDB (`dbfilename`) - while clients get
 `-LOADING Redis is loading the dataset in memory` for every command without the
-`loading` flag; then it runs the RDB runner (BGSAVE jobs, the save schedule) and `then`
+`loading` flag (the dump is parsed in a worker thread, then its keys are put in place
+in batches of persist_rdb.LOAD_BATCH with the loop answering -LOADING in between; the AOF
+replay still runs in one go); then it runs the RDB runner (BGSAVE jobs, the save schedule) and `then`
 (the replication link, which must see the replid/offset the dump restored). A file that
 cannot be loaded is fatal, as in Redis: the reason is logged in Redis's words and the
 process exits with status 1 - never with half a file loaded.
@@ -104,7 +106,15 @@ async def load_at_start(node) -> None:
         progress.loaded_bytes = size
         node.set_time()
         persist_rdb.log_aux(node, snap.aux)
-        loaded, expired = persist_rdb.apply(node, snap)
+        steps = persist_rdb.apply_steps(node, snap)
+        while True:             # keys in place batch by batch: -LOADING meanwhile
+            try:
+                next(steps)
+            except StopIteration as done:
+                loaded, expired = done.value
+                break
+            await trio.sleep(0)
+            node.set_time()
     finally:
         end(node)
     node.log.notice(f"Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.")

@@ -39,11 +39,25 @@ def flags_of(text: str) -> int:
 def install(node) -> None:
     """Keep `node.notify_flags` in step with the directive."""
     node.notify_flags = flags_of(node.config["notify-keyspace-events"])
+    _hooks(node)
 
     def changed(name: str, value) -> None:
         if name == "notify-keyspace-events":
             node.notify_flags = flags_of(value)
+            _hooks(node)
     node.config.listeners.append(changed)
+
+
+def _hooks(node) -> None:
+    """"new" (n) and "keymiss" (m) come from the keyspace itself (Redis's dbAdd and
+    lookupKeyRead): hooks there only while a subscriber could receive them."""
+    flags = node.notify_flags
+    ks = node.keyspace
+    on = flags & (KEYSPACE | KEYEVENT)
+    ks.on_new = (lambda db, key: publish_event(node, b"new", key, db.id)) \
+        if on and flags & NEW else None
+    ks.on_miss = (lambda db, key: publish_event(node, b"keymiss", key, db.id)) \
+        if on and flags & KEY_MISS else None
 
 
 def notify(client, kind: int, event: bytes, key: bytes, db_id: int | None = None) -> None:

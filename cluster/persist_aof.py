@@ -306,7 +306,7 @@ def base_chunks(node, view, rdb: bool):
             fill = int(node.config["list-max-listpack-size"])
         except (KeyError, ValueError, TypeError):
             fill = -2
-        yield from rdb_chunks(view, aux, fill)
+        yield from rdb_chunks(view, aux, fill, compress=node.config["rdbcompression"])
         return
     yield from command_chunks(view)
 

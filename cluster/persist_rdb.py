@@ -10,11 +10,13 @@ directory. SAVE writes the same bytes synchronously (it blocks, as Redis's SAVE)
 The aux fields follow Redis 7.0's rdbPopulateSaveInfo: a primary with a backlog or a
 replica that knows its primary's history stores repl-stream-db / repl-id / repl-offset;
 loading them on a node that will be a replica restores node.replid / master_repl_offset,
-so its ReplicaLink asks for a partial resync (replicationCacheMasterUsingMyself).
+so its ReplicaLink asks for a partial resync (replicationCacheMasterUsingMyself); a
+primary rebases on them (replid2 / second_repl_offset, a backlog from there holding the
+DELs of keys that expired while it was down), so its replicas continue partially.
 
-Values are never LZF-compressed on write (`rdbcompression` is accepted; the reader
-decompresses what Redis writes); `rdbchecksum no` writes a zero checksum and skips the
-check on load, as Redis.
+`rdbcompression yes` (the default) LZF-compresses strings of more than 20 bytes as Redis
+does (`cluster.lzf`: the C liblzf of `python-lzf`, same bytes as redis-server's);
+`rdbchecksum no` writes a zero checksum and skips the check on load, as Redis.
 
 Node attributes read by INFO persistence (cluster.info): dirty_at_last_save,
 bgsave_in_progress (the running BgSave), last_bgsave_status, rdb_last_bgsave_time_sec,
@@ -68,7 +70,8 @@ def dump_chunks(node, view, aux):
     """The RDB bytes of `view`, chunk by chunk (zero checksum with rdbchecksum no)."""
     checksum = node.config["rdbchecksum"]
     prev = None
-    for chunk in rdb_chunks(view, aux, list_fill(node), None):
+    for chunk in rdb_chunks(view, aux, list_fill(node), None,
+                            compress=node.config["rdbcompression"]):
         if prev is not None:
             yield prev
         prev = chunk
@@ -302,6 +305,9 @@ def on_shutdown(node) -> bool:
     node.log.notice("Saving the final RDB snapshot before exiting.")
     if save(node):
         return True
+    if getattr(node, "shutdown_force", False):          # SHUTDOWN FORCE / "force" flag
+        node.log.warning("Error trying to save the DB. Exit anyway.")
+        return True
     node.log.warning("Error trying to save the DB, can't exit.")
     return False
 
@@ -333,45 +339,96 @@ def will_be_replica(node) -> bool:
     return bool(node.config["replicaof"]) or node.repl_link is not None
 
 
-def apply(node, snap) -> tuple[int, int]:
-    """Put a parsed dump into the (empty) keyspace; (keys loaded, keys expired)."""
+LOAD_BATCH = 20_000     # keys put in place between two looks at the clients (-LOADING)
+
+
+def apply_steps(node, snap, repl: bool = True):
+    """`apply` as a generator that yields after every LOAD_BATCH entries, so the start-up
+    load (cluster.loading) answers -LOADING in between instead of stalling the clients;
+    its return value (StopIteration.value) is (keys loaded, keys expired)."""
     ks = node.keyspace
     n = len(ks.dbs)
+    entries = snap.entries
+    if entries and max(entry[0] for entry in entries) >= n:
+        raise LoadError(f"FATAL: Data file was created with a Redis server configured "
+                        f"to handle more than {n} databases. Exiting")
     master = not will_be_replica(node)
     now = node.now_ms
-    per_db: dict[int, list] = {}
     expired = 0
-    for db_id, key, value, when in snap.entries:
-        if db_id >= n:
-            raise LoadError(f"FATAL: Data file was created with a Redis server configured "
-                            f"to handle more than {n} databases. Exiting")
-        if master and when is not None and when < now:
-            expired += 1
-            continue
-        per_db.setdefault(db_id, []).append((key, value, when))
+    gone: list[tuple[int, bytes]] = []
     for db in ks.dbs:
         db.flush()
-    for db_id, entries in per_db.items():
-        ks.dbs[db_id].load(entries)
-    loaded = len(snap.entries) - expired
+    dbs = ks.dbs
+    for start in range(0, len(entries), LOAD_BATCH):
+        per_db: dict[int, list] = {}
+        for db_id, key, value, when in entries[start:start + LOAD_BATCH]:
+            if master and when is not None and when < now:
+                expired += 1
+                gone.append((db_id, key))
+                continue
+            batch = per_db.get(db_id)
+            if batch is None:
+                batch = per_db[db_id] = []
+            batch.append((key, value, when))
+        for db_id, batch in per_db.items():
+            dbs[db_id].load(batch)
+        yield
+    loaded = len(entries) - expired
     node.rdb_last_load_keys_loaded = loaded
     node.rdb_last_load_keys_expired = expired
-    _restore_replication(node, snap.aux)
+    if repl:
+        _restore_replication(node, snap.aux, gone)
     return loaded, expired
 
 
-def _restore_replication(node, aux: dict[bytes, bytes]) -> None:
+def apply(node, snap, repl: bool = True) -> tuple[int, int]:
+    """Put a parsed dump into the (empty) keyspace; (keys loaded, keys expired).
+    `repl`: use the dump's replication info (the start-up load; not DEBUG RELOAD)."""
+    steps = apply_steps(node, snap, repl)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def _restore_replication(node, aux: dict[bytes, bytes],
+                         gone: list[tuple[int, bytes]] = ()) -> None:
+    """loadDataFromDisk's use of the dump's repl-id / repl-offset / repl-stream-db.
+
+    A future replica takes them as its own history (it PSYNCs from there). A primary
+    keeps its new replid but rebases on the saved history as Redis 7.0 does: replid2 =
+    the saved id, second_repl_offset = offset + 1, a backlog that starts at offset + 1
+    and holds the DELs (SELECT + DEL, UNLINK with lazyfree-lazy-expire) of the keys that
+    expired while it was down - so its replicas continue with a partial resync."""
     replid = aux.get(b"repl-id")
     try:
         offset = int(aux.get(b"repl-offset", b"-1"))
         stream_db = int(aux.get(b"repl-stream-db", b"-1"))
     except ValueError:
         return
-    if replid is None or offset == -1 or stream_db == -1 or not will_be_replica(node):
-        return      # a primary keeps a fresh history (the replid2 rebase is not done)
-    node.replid = replid.decode("ascii", "replace")
-    node.master_repl_offset = offset
-    node.repl_stream_db = stream_db
+    if replid is None or offset == -1 or stream_db == -1:
+        return
+    if will_be_replica(node):
+        node.replid = replid.decode("ascii", "replace")
+        node.master_repl_offset = offset
+        node.repl_stream_db = stream_db
+        return
+    from cluster import repl_primary
+    from cluster.propagate import encode_command
+    primary = repl_primary.get(node)
+    primary.create_backlog()
+    verb = b"UNLINK" if node.config["lazyfree-lazy-expire"] else b"DEL"
+    db = None
+    for db_id, key in gone:
+        if db_id != db:
+            db = db_id
+            primary.feed(encode_command([b"SELECT", b"%d" % db_id]))
+        primary.feed(encode_command([verb, key]))
+    node.replid2 = replid.decode("ascii", "replace")
+    node.second_repl_offset = offset + 1
+    node.master_repl_offset += offset
+    primary.backlog_off = node.master_repl_offset - len(primary.backlog) + 1
 
 
 def log_aux(node, aux: dict[bytes, bytes]) -> None:
@@ -390,14 +447,14 @@ def log_aux(node, aux: dict[bytes, bytes]) -> None:
         pass
 
 
-def load_file(node, path: str | None = None) -> bool:
+def load_file(node, path: str | None = None, repl: bool = True) -> bool:
     """Synchronous load of `path` (DEBUG RELOAD, tests): False when there is no file."""
     path = path or node.config["dbfilename"]
     if not os.path.exists(path):
         return False
     snap, _ = parse_file(path, node.config["rdbchecksum"])
     log_aux(node, snap.aux)
-    loaded, expired = apply(node, snap)
+    loaded, expired = apply(node, snap, repl)
     node.log.notice(f"Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.")
     return True
 
@@ -407,7 +464,7 @@ def debug_reload(node) -> bool:
     if not save(node):
         return False
     try:
-        load_file(node)
+        load_file(node, repl=False)
     except LoadError as err:
         for line in err.lines:
             node.log.warning(line)

@@ -52,6 +52,18 @@ class Propagator:
             self.feed(db, argv)
         self.feed(txn[-1][0], [b"EXEC"])
 
+    def feed_all(self, db: int, argvs: list) -> None:
+        """What one command propagates in its place; two or more commands go as one
+        MULTI/EXEC unit (Redis 7.0's also-propagate), unless already inside one."""
+        if len(argvs) > 1 and self._txn is None:
+            self.begin_transaction()
+            for argv in argvs:
+                self.feed(db, argv)
+            self.end_transaction()
+            return
+        for argv in argvs:
+            self.feed(db, argv)
+
     def feed(self, db: int, argv: list[bytes]) -> None:
         if self._txn is not None:
             self._txn.append((db, argv))

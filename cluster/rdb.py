@@ -11,12 +11,14 @@ Values use `cluster.dump`'s object encodings (its SAVERS / LOADERS tables), so e
 DUMP/RESTORE knows is also snapshotted. The reader accepts what Redis 7.0.15 writes for the
 types we have (strings incl. LZF and integer encodings, lists as quicklist/listpack/ziplist),
 skips IDLE/FREQ/module-less FUNCTION-free metadata, honours EXPIRETIME (seconds) too, and
-refuses anything else with an `RdbError` naming what it met. Never compresses on write.
+refuses anything else with an `RdbError` naming what it met. Strings of more than 20 bytes
+are LZF-compressed on write unless `compress` is False (rdbcompression no).
 """
 from __future__ import annotations
 
 from cluster.crc64 import crc64
-from cluster.dump import LOADERS, SAVERS, Corrupt, Reader, encode_len, encode_string
+from cluster.dump import (LOADERS, SAVERS, Corrupt, Reader, encode_len, encode_string,
+                          set_compression)
 
 MAGIC = b"REDIS"
 RDB_VERSION = 10
@@ -69,20 +71,24 @@ def live_dbs(keyspace):
 
 
 def iter_rdb(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
-             now_ms: int | None = None, batch: int = 1024):
+             now_ms: int | None = None, batch: int = 1024, compress: bool = True):
     """The snapshot of `source` - a keyspace, or an iterable of (db id, data, expires)
     triples such as a `cluster.snapshot.View` - as a sequence of byte pieces, without the
-    EOF opcode and checksum (see `rdb_chunks`). `batch` entries at most per piece."""
+    EOF opcode and checksum (see `rdb_chunks`). `batch` entries at most per piece.
+    The compression switch is set again after every yield (a DUMP may run in between)."""
     triples = live_dbs(source) if hasattr(source, "dbs") else source
     yield MAGIC + b"%04d" % RDB_VERSION
+    set_compression(compress)
     for name, value in (aux if aux is not None else default_aux()).items():
         yield _aux(name, value)
+        set_compression(compress)
     savers = SAVERS
     for db_id, data, expires in triples:
         if not data:
             continue
         yield (bytes((OP_SELECTDB,)) + encode_len(db_id) + bytes((OP_RESIZEDB,))
                + encode_len(len(data)) + encode_len(len(expires)))
+        set_compression(compress)
         chunk: list[bytes] = []
         for key, value in data.items():
             when = expires.get(key) if expires else None
@@ -98,16 +104,18 @@ def iter_rdb(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
             chunk.append(body[:1] + encode_string(key) + body[1:])
             if len(chunk) >= batch:
                 yield b"".join(chunk)
+                set_compression(compress)
                 chunk = []
         if chunk:
             yield b"".join(chunk)
+            set_compression(compress)
 
 
 CHUNK = 64 * 1024
 
 
 def rdb_chunks(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
-               now_ms: int | None = None, chunk_size: int = CHUNK):
+               now_ms: int | None = None, chunk_size: int = CHUNK, compress: bool = True):
     """The whole RDB file of `source` (see `iter_rdb`) as chunks of about `chunk_size`
     bytes, the last one ending with EOF and the CRC-64 (computed as it goes). A consumer
     can do other work between chunks; `source` must not change meanwhile (a View)."""
@@ -115,7 +123,8 @@ def rdb_chunks(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -
     pending: list[bytes] = []
     size = 0
     # ~40 bytes per small key: keep the pieces well under a chunk
-    for piece in iter_rdb(source, aux, list_fill, now_ms, batch=max(16, chunk_size // 64)):
+    for piece in iter_rdb(source, aux, list_fill, now_ms, batch=max(16, chunk_size // 64),
+                          compress=compress):
         pending.append(piece)
         size += len(piece)
         if size >= chunk_size:
@@ -130,9 +139,10 @@ def rdb_chunks(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -
 
 
 def write_rdb(keyspace, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
-              now_ms: int | None = None) -> bytes:
+              now_ms: int | None = None, compress: bool = True) -> bytes:
     """The whole RDB file of `keyspace` (or of a View), EOF and checksum included."""
-    body = b"".join(iter_rdb(keyspace, aux, list_fill, now_ms)) + bytes((OP_EOF,))
+    body = b"".join(iter_rdb(keyspace, aux, list_fill, now_ms, compress=compress)) + bytes(
+        (OP_EOF,))
     return body + crc64(body).to_bytes(8, "little")
 
 

@@ -358,7 +358,8 @@ async def _send_full_sync(sock, primary: Primary, link: ReplicaLink) -> None:
         link.state = "send_bulk"
         if job.header:
             await _send_all(sock, job.header)
-        chunks = rdb_chunks(job.view, job.aux, job.list_fill, job.view.now_ms)
+        chunks = rdb_chunks(job.view, job.aux, job.list_fill, job.view.now_ms,
+                            compress=node.config["rdbcompression"])
         checkpoint = trio.lowlevel.checkpoint
         if job.eof:
             node.log.notice("Starting BGSAVE for SYNC with target: replicas sockets")

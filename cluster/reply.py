@@ -128,8 +128,12 @@ def _encode_into(value, out: list, resp3: bool) -> None:
         out.append(b"_\r\n" if resp3 else b"$-1\r\n")
     elif cls is list or cls is tuple:
         out.append(b"*%d\r\n" % len(value))
+        append = out.append
         for item in value:
-            _encode_into(item, out, resp3)
+            if item.__class__ is bytes:     # inline: LRANGE, SMEMBERS, MGET... are bulks
+                append(b"$%d\r\n%s\r\n" % (len(item), item))
+            else:
+                _encode_into(item, out, resp3)
     elif isinstance(value, ReplyError):
         out.append(_clean_error(value.message))
     elif cls is dict:

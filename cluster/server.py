@@ -15,7 +15,7 @@ import trio
 from gossip.listen import accept, listen
 
 from cluster import commands  # noqa: F401  (registers every command in the table)
-from cluster import loading, persist_rdb, repl_link
+from cluster import loading, persist_rdb, repl_link, shutdown
 from cluster.dispatch import Await, Block, execute
 from cluster.node import Node
 from cluster.protocol import RequestParser
@@ -78,6 +78,7 @@ class Server:
                     break
                 node.log.warning("Errors trying to shut down the server. Check the logs "
                                  "for more information.")
+                shutdown.failed(node)
                 self._shutdown = trio.Event()
                 node.request_shutdown = self._shutdown.set
             nursery.cancel_scope.cancel()
@@ -91,9 +92,8 @@ class Server:
         try:
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
-                    name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
-                    self.node.log.warning(f"Received {name} scheduling shutdown...")
-                    self._shutdown.set()
+                    if shutdown.on_signal(self.node, signum):   # flags from the config
+                        self._shutdown.set()
         except RuntimeError:
             await trio.sleep_forever()  # not the main thread (tests): no signal handling
 

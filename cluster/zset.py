@@ -105,13 +105,16 @@ class ZSet:
         end = self.sl.bisect_left((hi,)) if hi_ex else self._after(hi)
         return start, max(start, end)
 
-    def lex_span(self, lo, hi) -> tuple[int, int]:
+    def lex_span(self, lo, hi, reverse: bool = False) -> tuple[int, int]:
         """Bounds are (member, exclusive) tuples, or "-"/"+" strings for -inf/+inf. As in
-        Redis, meaningful when all scores are equal."""
+        Redis, meaningful when all scores are equal; with mixed scores Redis walks the set
+        in score order comparing members only, and so does `_lex_walk`."""
         sl = self.sl
         if not sl:
             return 0, 0
         base = sl[0][0]
+        if sl[-1][0] != base:
+            return self._lex_walk(lo, hi, reverse)
         if lo == "-":
             start = 0
         elif lo == "+":
@@ -125,6 +128,38 @@ class ZSet:
         else:
             end = sl.bisect_left((base, hi[0])) if hi[1] else sl.bisect_right((base, hi[0]))
         return start, max(start, end)
+
+    def _lex_walk(self, lo, hi, reverse: bool) -> tuple[int, int]:
+        """Redis's lex range over members in score order: empty unless the last member is
+        >= lo and the first <= hi; forward, from the first member >= lo while <= hi;
+        reverse, from the last member <= hi back while >= lo."""
+        if lo == "+" or hi == "-" or (lo != "-" and hi != "+" and (
+                lo[0] > hi[0] or (lo[0] == hi[0] and (lo[1] or hi[1])))):
+            return 0, 0
+
+        def gte(m: bytes) -> bool:
+            return lo == "-" or (m > lo[0] if lo[1] else m >= lo[0])
+
+        def lte(m: bytes) -> bool:
+            return hi == "+" or (m < hi[0] if hi[1] else m <= hi[0])
+
+        members = [m for _, m in self.sl]
+        n = len(members)
+        if not gte(members[-1]) or not lte(members[0]):
+            return 0, 0
+        if reverse:
+            end = next(i for i in range(n - 1, -1, -1) if lte(members[i])) + 1
+            if not gte(members[end - 1]):
+                return 0, 0
+            start = end - 1
+            while start > 0 and gte(members[start - 1]):
+                start -= 1
+            return start, end
+        start = next(i for i in range(n) if gte(members[i]))
+        end = start
+        while end < n and lte(members[end]):
+            end += 1
+        return start, end
 
     def slice(self, start: int, end: int, reverse: bool = False) -> list:
         """(score, member) pairs of [start, end), in order or reversed."""

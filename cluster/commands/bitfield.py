@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.bitmaps import NOT_INT, bit_offset, grown, string_value
+from cluster.notify import STRING, notify
 from cluster.reply import ReplyError
 from cluster.table import command
 
@@ -142,6 +143,7 @@ def _run(client, argv, readonly: bool):
     old = string_value(db.lookup_write(key))
     buf = grown(old, (highest >> 3) + 1)
     out = []
+    changes = 0
     for opcode, signed, bits, offset, arg, owtype in ops:
         if opcode == b"GET":
             out.append(read_field(buf, offset, bits, signed))
@@ -159,7 +161,10 @@ def _run(client, argv, readonly: bool):
         else:
             out.append(reply)
             write_field(buf, offset, bits, newval & ((1 << bits) - 1))
+            changes += 1
     db.store(key, bytes(buf), True)
+    if changes:
+        notify(client, STRING, b"setbit", key)
     return out
 
 

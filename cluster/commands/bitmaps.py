@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.keyspace import WRONGTYPE
+from cluster.notify import GENERIC, STRING, notify
 from cluster.reply import ReplyError
 from cluster.table import command
 
@@ -73,6 +74,7 @@ def setbit(client, argv):
     else:
         buf[byte] &= ~(1 << shift) & 0xFF
     db.store(key, bytes(buf), True)
+    notify(client, STRING, b"setbit", key)
     return previous
 
 
@@ -224,6 +226,8 @@ def bitop(client, argv):
     if not size:
         if not db.delete(dest):
             client.propagate_as = []
+        else:
+            notify(client, GENERIC, b"del", dest)
         return 0
     nums = [int.from_bytes(s.ljust(size, b"\0"), "big") for s in sources]
     if op == b"NOT":
@@ -238,4 +242,5 @@ def bitop(client, argv):
             else:
                 result ^= n
     db.store(dest, result.to_bytes(size, "big"))
+    notify(client, STRING, b"set", dest)
     return size

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cluster import hll
 from cluster.keyspace import WRONGTYPE
+from cluster.notify import STRING, notify
 from cluster.reply import OK, ReplyError
 from cluster.table import command
 
@@ -75,6 +76,7 @@ def pfadd(client, argv):
         return 0
     hll.invalidate(buf)
     db.store(key, bytes(buf), True)
+    notify(client, STRING, b"pfadd", key)
     return 1
 
 
@@ -166,4 +168,5 @@ def pfmerge(client, argv):
             buf = buf[:hll.HDR] + hll.encode_ops(ops)
     hll.invalidate(buf)
     db.store(dest, bytes(buf), True)
+    notify(client, STRING, b"pfadd", dest)
     return OK

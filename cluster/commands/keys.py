@@ -195,6 +195,7 @@ def copy_(client, argv):
     dst.store(newkey, copy_value(value))
     if expire is not None:
         dst.set_expire(newkey, expire)
+    notify(client, GENERIC, b"copy_to", newkey, dst.id)
     return 1
 
 
@@ -218,6 +219,8 @@ def move(client, argv):
     if expire is not None:
         dst.set_expire(key, expire)
     src.delete(key)
+    notify(client, GENERIC, b"move_from", key, src.id)
+    notify(client, GENERIC, b"move_to", key, dst.id)
     return 1
 
 

@@ -207,6 +207,7 @@ def linsert(client, argv):
         return -1
     items.insert(at + 1 if where == b"after" else at, argv[4])
     db.modified(key)
+    notify(client, LIST, b"linsert", key)
     return len(items)
 
 
@@ -228,6 +229,7 @@ def lset(client, argv):
         raise ReplyError("ERR index out of range")
     items[index] = argv[3]
     db.modified(key)
+    notify(client, LIST, b"lset", key)
     return OK
 
 
@@ -259,10 +261,12 @@ def ltrim(client, argv):
             items.popleft()
         for _ in range(ltrim_right):
             items.pop()
+    notify(client, LIST, b"ltrim", key)
     if items:
         db.modified(key)
     else:
         db.delete(key)
+        notify(client, GENERIC, b"del", key)
     return OK
 
 
@@ -293,10 +297,12 @@ def lrem(client, argv):
         kept.reverse()
     items.clear()
     items.extend(kept)
+    notify(client, LIST, b"lrem", key)
     if items:
         db.modified(key)
     else:
         db.delete(key)
+        notify(client, GENERIC, b"del", key)
     return removed
 
 

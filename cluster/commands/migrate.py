@@ -109,6 +109,7 @@ def migrate(client, argv):
     db = client.db
     now = node.now_ms
     fill = _list_fill(client)
+    compress = node.config["rdbcompression"]
     verb = b"RESTORE-ASKING" if node.cluster is not None else b"RESTORE"
     keys, restores = [], []
     for key in wanted:
@@ -118,7 +119,7 @@ def migrate(client, argv):
         when = db.get_expire(key)
         ttl = 0 if when is None else max(when - now, 1)
         keys.append(key)
-        restores.append(encode_command([verb, key, b"%d" % ttl, dump(value, fill)]
+        restores.append(encode_command([verb, key, b"%d" % ttl, dump(value, fill, compress)]
                                        + ([b"REPLACE"] if replace else [])))
     if not keys:
         return NOKEY

@@ -7,6 +7,7 @@ from __future__ import annotations
 from cluster.commands.args import SYNTAX, parse_int
 from cluster.commands.objects import lfu_policy
 from cluster.dump import BAD_PAYLOAD, dump, load, verify
+from cluster.notify import GENERIC, notify
 from cluster.reply import OK, ReplyError
 from cluster.table import command
 
@@ -29,7 +30,7 @@ def dump_(client, argv):
     value = client.db.lookup_read(argv[1], not client.no_touch)
     if value is None:
         return None
-    return dump(value, _list_fill(client))
+    return dump(value, _list_fill(client), client.node.config["rdbcompression"])
 
 
 @command("restore", -4, "write denyoom", keys=(1, 1, 1), key_flags="OW UPDATE",
@@ -90,8 +91,10 @@ def restore_generic(client, argv):
     if ttl and ttl <= ks.now_ms and not ks.loading:
         if deleted:
             client.propagate_as = [[b"DEL", key]]
+            notify(client, GENERIC, b"del", key)
         return OK
     db.store(key, value)
+    notify(client, GENERIC, b"restore", key)
     if ttl:
         db.set_expire(key, ttl)
         if not absttl:

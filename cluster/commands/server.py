@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
 from cluster.config import ConfigError, ConfigSetError
+from cluster import shutdown as shutdown_flags
 from cluster.dispatch import Block
 from cluster.info import info_text
 from cluster.reply import OK, ReplyError, Status, Verbatim
@@ -214,7 +215,7 @@ def shutdown(client, argv):
         raise ReplyError("ERR No shutdown in progress.")
     node = client.node
     # Read by the persistence layer when it stops: True save, False don't, None: as configured.
-    node.shutdown_save = True if b"save" in flags else (False if b"nosave" in flags else None)
+    shutdown_flags.set_flags(node, flags)     # save / nosave / now / force
     node.request_shutdown()
     return Block(None, None)   # no reply: the connection closes when the server stops
 

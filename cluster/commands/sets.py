@@ -24,7 +24,6 @@ from cluster.table import command
 RANGE_MSG = ("ERR value is out of range, value must between -9223372036854775807 and "
              "9223372036854775807")
 NOT_POSITIVE = "ERR value is out of range, must be positive"
-SPOP_BATCH = 1024
 
 
 class Set(set):
@@ -237,7 +236,10 @@ def spop(client, argv):
             return None
         member = _random_member(s, rng)
         s.discard(member)
+        notify(client, SET, b"spop", key)
         _after_removal(db, key, s)
+        if not s:
+            notify(client, GENERIC, b"del", key)
         client.propagate_as = [[b"SREM", key, member]]
         return member
     count = string2ll(argv[2])
@@ -249,13 +251,16 @@ def spop(client, argv):
     if count >= len(s):
         popped = members_in_order(s)
         db.delete(key)
+        notify(client, SET, b"spop", key)
+        notify(client, GENERIC, b"del", key)
         client.propagate_as = [[b"DEL", key]]
         return _set_reply(client, popped)
     popped = rng.sample(members_in_order(s), count)
     s.difference_update(popped)
+    notify(client, SET, b"spop", key)
     _after_removal(db, key, s)
-    client.propagate_as = [[b"SREM", key, *popped[i:i + SPOP_BATCH]]
-                           for i in range(0, len(popped), SPOP_BATCH)]
+    # Redis 7.0.15: one SREM per member, the whole as one MULTI/EXEC (cluster.propagate)
+    client.propagate_as = [[b"SREM", key, member] for member in popped]
     return _set_reply(client, popped)
 
 
@@ -291,7 +296,10 @@ def smove(client, argv):
     if member not in src:
         return 0
     src.discard(member)
+    notify(client, SET, b"srem", src_key)
     _after_removal(db, src_key, src)
+    if not src:
+        notify(client, GENERIC, b"del", src_key)
     if dst is None:
         dst = new_set(member)
         db.store(dst_key, dst)
@@ -300,6 +308,7 @@ def smove(client, argv):
         dst.scan_cache = None
         convert_check(dst, (member,), client.node.config["set-max-intset-entries"])
         db.modified(dst_key)
+        notify(client, SET, b"sadd", dst_key)
     return 1
 
 
@@ -353,16 +362,18 @@ def _reply(client, result: set):
     return _set_reply(client, list(result))
 
 
-def _store(client, dst_key: bytes, result: set) -> int:
+def _store(client, dst_key: bytes, result: set, event: bytes) -> int:
     """*STORE: the result replaces dst (an empty result deletes it)."""
     db = client.db
     if not result:
-        db.delete(dst_key)
+        if db.delete(dst_key):
+            notify(client, GENERIC, b"del", dst_key)
         return 0
     value = Set(result)
     convert_check(value, result, client.node.config["set-max-intset-entries"])
     db.lookup_write(dst_key)        # expire it if due (no dirty bump)
     db.store(dst_key, value)
+    notify(client, SET, event, dst_key)
     return len(value)
 
 
@@ -404,7 +415,7 @@ def sdiff(client, argv):
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and M "
                     "is the number of sets.", key_specs=_STORE_SPECS("RW"))
 def sinterstore(client, argv):
-    return _store(client, argv[1], _inter(_operands(client, argv[2:])))
+    return _store(client, argv[1], _inter(_operands(client, argv[2:])), b"sinterstore")
 
 
 @command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), acl="@set", group="set",
@@ -412,7 +423,7 @@ def sinterstore(client, argv):
          complexity="O(N) where N is the total number of elements in all given sets.",
          key_specs=_STORE_SPECS("OW"))
 def sunionstore(client, argv):
-    return _store(client, argv[1], _union(_operands(client, argv[2:])))
+    return _store(client, argv[1], _union(_operands(client, argv[2:])), b"sunionstore")
 
 
 @command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), acl="@set", group="set",
@@ -420,7 +431,7 @@ def sunionstore(client, argv):
          complexity="O(N) where N is the total number of elements in all given sets.",
          key_specs=_STORE_SPECS("OW"))
 def sdiffstore(client, argv):
-    return _store(client, argv[1], _diff(_operands(client, argv[2:])))
+    return _store(client, argv[1], _diff(_operands(client, argv[2:])), b"sdiffstore")
 
 
 def sintercard_keys(argv: list[bytes]) -> list[int]:

@@ -14,6 +14,7 @@ from collections import deque
 
 from cluster.commands.args import NOT_INT, SYNTAX, string2ll
 from cluster.keyspace import WRONGTYPE, type_name
+from cluster.notify import GENERIC, LIST, notify
 from cluster.reply import ReplyError
 from cluster.table import command
 
@@ -185,8 +186,9 @@ def _generic(client, argv, readonly: bool):
     if out:
         db.store(storekey, deque(out))
         client.node.keyspace.dirty += len(out) - 1
-    else:
-        db.delete(storekey)
+        notify(client, LIST, b"sortstore", storekey)
+    elif db.delete(storekey):
+        notify(client, GENERIC, b"del", storekey)
     return len(out)
 
 

@@ -210,13 +210,16 @@ def getex(client, argv):
         if flags & (_EXAT | _PXAT) and when <= client.node.now_ms and not db.ks.loading:
             db.delete(key)
             client.propagate_as = [[b"DEL", key]]
+            notify(client, GENERIC, b"del", key)
         else:
             db.set_expire(key, when)
             db.modified(key)
             client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
+            notify(client, GENERIC, b"expire", key)
     elif flags & _PERSIST and db.persist(key):
         db.modified(key)
         client.propagate_as = [[b"PERSIST", key]]
+        notify(client, GENERIC, b"persist", key)
     return value
 
 
@@ -266,6 +269,7 @@ def msetnx(client, argv):
             return 0
     for i in range(1, argc, 2):
         db.store(argv[i], argv[i + 1])
+        notify(client, STRING, b"set", argv[i])
     return 1
 
 
@@ -371,6 +375,7 @@ def setrange(client, argv):
         head = old[:offset] if size >= offset else old + bytes(offset - size)
         new = head + patch + old[offset + len(patch):]
     db.store(key, new, True)
+    notify(client, STRING, b"setrange", key)
     return len(new)
 
 

@@ -125,7 +125,7 @@ def generic(client, argv, dst: bytes | None, at: int, op: str, card_only: bool =
         return min(len(result), limit) if limit else len(result)
     pairs = sorted((s, m) for m, s in result.items())
     if dst is not None:
-        return store_result(client, dst, pairs)
+        return store_result(client, dst, pairs, b"z%sstore" % op.encode())
     if withscores:
         return pairs_reply(client, pairs)
     return [m for _, m in pairs]

@@ -8,6 +8,7 @@ from cluster.commands.args import SYNTAX
 from cluster.commands.zset_args import (parse_int, parse_lex_item, parse_limit,
                                         parse_range_item)
 from cluster.commands.zsets import ACL, G, pairs_reply, store_result, zset_of
+from cluster.notify import GENERIC, ZSET, notify
 from cluster.reply import ReplyError
 from cluster.table import command
 
@@ -49,7 +50,7 @@ def select(zs, kind: str, bounds, reverse: bool, offset: int = 0, limit: int = -
         (a, a_ex), (b, b_ex) = bounds
         lo, hi = zs.score_span(a, a_ex, b, b_ex)
     else:
-        lo, hi = zs.lex_span(*bounds)
+        lo, hi = zs.lex_span(*bounds, reverse)
     if offset < 0 or limit == 0:
         return []
     if reverse:
@@ -107,7 +108,7 @@ def zrange_generic(client, argv, start: int, kind: str, reverse: bool | None,
     zs = zset_of(client.db.lookup_read(key, not client.no_touch))
     pairs = [] if zs is None else select(zs, kind, bounds, rev, offset, limit)
     if store:
-        return store_result(client, argv[1], pairs)
+        return store_result(client, argv[1], pairs, b"zrangestore")
     if withscores:
         return pairs_reply(client, pairs)
     return [m for _, m in pairs]
@@ -223,10 +224,12 @@ def _remrange(client, argv, kind: str) -> int:
         lo, hi = zs.lex_span(*bounds)
     removed = zs.delete_span(lo, hi)
     if removed:
+        notify(client, ZSET, b"zremrangeby" + kind.encode(), key)
         if len(zs):
             db.modified(key)
         else:
             db.delete(key)
+            notify(client, GENERIC, b"del", key)
     return removed
 
 

@@ -52,17 +52,20 @@ def new_zset(config, count: int, longest: int) -> ZSet:
     return ZSet(listpack=fits_listpack(count, longest, config))
 
 
-def store_result(client, dst: bytes, pairs) -> int:
-    """Replace `dst` with a sorted set of (score, member) pairs (delete it when empty)."""
+def store_result(client, dst: bytes, pairs, event: bytes) -> int:
+    """Replace `dst` with a sorted set of (score, member) pairs (delete it when empty);
+    `event` is the keyspace event of a non-empty result."""
     db = client.db
     if not pairs:
-        db.delete(dst)
+        if db.delete(dst):
+            notify(client, GENERIC, b"del", dst)
         return 0
     longest = max(len(m) for _, m in pairs)
     zs = new_zset(client.node.config, len(pairs), longest)
     for score, member in pairs:
         zs.add(member, score)
     db.store(dst, zs)
+    notify(client, ZSET, event, dst)
     return len(zs)
 
 
@@ -272,10 +275,12 @@ def pop_from(client, keys, from_max: bool, count: int | None, nested: bool):
     for _ in range(min(want, len(zs))):
         member, score = zs.pop(from_max)
         popped.append((score, member))
+    notify(client, ZSET, b"zpopmax" if from_max else b"zpopmin", key)
     if len(zs):
         db.modified(key)
     else:
         db.delete(key)
+        notify(client, GENERIC, b"del", key)
     if nested:
         client.propagate_as = [[b"ZPOPMAX" if from_max else b"ZPOPMIN", key,
                                 b"%d" % len(popped)]]

@@ -191,6 +191,36 @@ def test_replication_aux_restores_a_replicas_history():
     assert getattr(primary, "replid", None) != "ab" * 20
 
 
+def test_a_primary_rebases_its_history_on_the_dump_and_feeds_expired_keys():
+    node = _node()
+    client = node.new_client()
+    execute(client, [b"SET", b"stays", b"1"])
+    execute(client, [b"SELECT", b"3"])
+    execute(client, [b"SET", b"gone", b"1"])
+    node.keyspace.dbs[3].set_expire(b"gone", node.now_ms - 10)   # due while we were down
+
+    class Link:
+        replid, offset, client = "cd" * 20, 5000, None
+    node.repl_link = Link()
+    persist_rdb.save(node)
+    primary = _node()
+    persist_rdb.load_file(primary)
+    assert primary.replid != "cd" * 20 and primary.replid2 == "cd" * 20
+    assert primary.second_repl_offset == 5001
+    fed = b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n"
+    assert primary.master_repl_offset == 5000 + len(fed)
+    rp = primary.repl_primary
+    assert bytes(rp.backlog) == fed and rp.backlog_off == 5001
+    assert rp.try_partial("cd" * 20, 5001) == fed
+    assert rp.try_partial("cd" * 20, 5002) is None      # past the old history's end
+    assert rp.try_partial(primary.replid, 5002) == fed[1:]
+    assert rp.try_partial("cd" * 20, 5000) is None
+    assert rp.try_partial("ef" * 20, 5001) is None
+    again = _node()                               # DEBUG RELOAD: no rebase
+    persist_rdb.load_file(again, repl=False)
+    assert getattr(again, "replid2", None) in (None, "0" * 40)
+
+
 def test_loading_state_refuses_commands_without_the_loading_flag():
     node = _node()
     client = node.new_client(fd=99)
@@ -219,6 +249,32 @@ def test_load_at_start_loads_the_dump(tmp_path):
     empty = _node()
     trio.run(loading.load_at_start, empty)         # no file: start empty
     assert dataset_digest(empty.keyspace) == b"0" * 40
+
+
+def test_clients_get_loading_while_the_keys_are_put_in_place(monkeypatch):
+    node = _node()
+    _fill(node, 5000)
+    persist_rdb.save(node)
+    monkeypatch.setattr(persist_rdb, "LOAD_BATCH", 500)
+    total = len(node.keyspace[0].data)
+    other = _node()
+    client = other.new_client(fd=99)
+    seen: list[tuple[int, object]] = []
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(loading.load_at_start, other)
+            while True:                 # the loop runs between batches: ask meanwhile
+                await trio.sleep(0)
+                n = len(other.keyspace[0].data)
+                seen.append((n, execute(client, [b"GET", b"k1"])))
+                if getattr(other, "loading", None) is None and n == total:
+                    break
+    trio.run(main)
+    partial = [reply for n, reply in seen if 0 < n < total]
+    assert len(partial) >= 5
+    assert all(isinstance(r, ReplyError) and str(r) == loading.LOADING for r in partial)
+    assert execute(client, [b"GET", b"k1"]) == b"v1"
 
 
 def test_shutdown_saves_as_configured():

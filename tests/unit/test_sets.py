@@ -83,10 +83,13 @@ def test_propagation(env):
     env("SADD", "s", *range(10))
     reply, sent = env.propagated("SPOP", "s")
     assert sent == [[b"SREM", b"s", reply]]
-    reply, sent = env.propagated("SPOP", "s", "3")
-    assert len(reply) == 3 and sent == [[b"SREM", b"s", *reply]]
+    reply, sent = env.propagated("SPOP", "s", "3")   # 7.0.15: one SREM each, as one unit
+    assert len(reply) == 3
+    assert sent == [[b"MULTI"], *([b"SREM", b"s", m] for m in reply), [b"EXEC"]]
+    reply, sent = env.propagated("SPOP", "s", "1")
+    assert sent == [[b"SREM", b"s", *reply]]            # a single command: no MULTI/EXEC
     reply, sent = env.propagated("SPOP", "s", "100")
-    assert len(reply) == 6 and sent == [[b"DEL", b"s"]]
+    assert len(reply) == 5 and sent == [[b"DEL", b"s"]]
     assert env.propagated("SPOP", "s", "0")[1] == []
     env("SADD", "a", "1")
     assert env.propagated("SMOVE", "a", "b", "1")[1] == [[b"SMOVE", b"a", b"b", b"1"]]
@@ -98,7 +101,9 @@ def test_propagation(env):
 def test_spop_batches(env):
     env("SADD", "s", *range(3000))
     reply, sent = env.propagated("SPOP", "s", "2500")
-    assert len(reply) == 2500 and [len(c) - 2 for c in sent] == [1024, 1024, 452]
+    # as a real 7.0.15's AOF shows: MULTI, one SREM per popped member, EXEC
+    assert len(reply) == 2500 and sent[0] == [b"MULTI"] and sent[-1] == [b"EXEC"]
+    assert sent[1:-1] == [[b"SREM", b"s", m] for m in reply]
     assert env("SCARD", "s") == 500
 
 

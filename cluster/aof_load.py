@@ -13,8 +13,8 @@ import time
 
 from cluster.aof_manifest import Manifest, ManifestError
 from cluster.client import Client
-from cluster.persist_rdb import LoadError
-from cluster.rdb import RdbError, load_into
+from cluster.persist_rdb import LoadError, apply_steps
+from cluster.rdb import RdbError, read_rdb
 from cluster.reply import ReplyError
 from cluster.table import lookup
 
@@ -97,9 +97,27 @@ def fake_client(node) -> Client:
     return client
 
 
+STEP = 1024        # commands between two yields of command_steps (the loop serves -LOADING)
+
+
 def run_commands(node, buf: bytes, pos: int = 0, client: Client | None = None) -> int:
     """Execute the commands of `buf`; returns the number executed. A transaction runs
     only once its EXEC is read (an unfinished one at the end counts as truncation)."""
+    return drive(command_steps(node, buf, pos, client))
+
+
+def drive(steps):
+    """Run a loading generator to its end at once; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def command_steps(node, buf: bytes, pos: int = 0, client: Client | None = None):
+    """run_commands as a generator yielding every STEP commands (its return value is the
+    count), so the start-up load lets the loop answer -LOADING in between."""
     client = client or fake_client(node)
     count = 0
     multi_start = -1
@@ -124,6 +142,8 @@ def run_commands(node, buf: bytes, pos: int = 0, client: Client | None = None) -
             else:
                 _run(client, cmd, argv)
                 count += 1
+                if not count % STEP:
+                    yield
     except Truncated as err:
         if multi_start >= 0:
             raise Truncated(multi_start) from None
@@ -143,6 +163,12 @@ def _run(client, cmd, argv) -> None:
 # -- loading the files named by the manifest -------------------------------------------
 def load_files(node) -> bool:
     """Load base + incr files in manifest order (the propagation sinks are off)."""
+    return drive(load_steps(node))
+
+
+def load_steps(node):
+    """load_files as a generator (cluster.loading drives it, serving -LOADING between
+    steps); its return value says whether an AOF was loaded."""
     log = node.log
     dirpath = node.config["appenddirname"]     # relative to `dir` (the cwd)
     filename = node.config["appendfilename"]
@@ -163,7 +189,7 @@ def load_files(node) -> bool:
         for index, name in enumerate(names):
             last = index == len(names) - 1
             t0 = time.monotonic()
-            if not _load_file(node, client, dirpath, name, manifest, last):
+            if not (yield from _load_file(node, client, dirpath, name, manifest, last)):
                 continue
             kind = "base" if manifest.base and name == manifest.base[0] else "incr"
             log.notice(f"DB loaded from {kind} file {name}: "
@@ -189,17 +215,18 @@ def _load_file(node, client, dirpath, name, manifest, last) -> bool:
     if buf[:5] == b"REDIS":
         log.notice("Reading RDB base file on AOF loading...")
         try:
-            snap = load_into(node.keyspace, buf, node.config["rdbchecksum"])
+            snap = read_rdb(buf, node.config["rdbchecksum"])
         except RdbError as err:
             raise AofLoadError(str(err), f"Error reading the RDB base file {name}, AOF "
                                f"loading aborted") from None
         ver = snap.aux.get(b"redis-ver")
         if ver:
             log.notice(f"Loading RDB produced by version {ver.decode('utf-8', 'replace')}")
-        log.notice(f"Done loading RDB, keys loaded: {len(snap.entries)}, keys expired: 0.")
+        loaded, expired = yield from apply_steps(node, snap, repl=False)
+        log.notice(f"Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.")
         return True
     try:
-        run_commands(node, buf, 0, client)
+        yield from command_steps(node, buf, 0, client)
     except UnknownCommand as err:
         raise AofLoadError(f"Unknown command '{err.args[0]}' reading the append only "
                            f"file {name}") from None

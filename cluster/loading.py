@@ -6,7 +6,7 @@ it loads the dataset - the AOF when `appendonly yes` and `cluster.persist_aof` i
 `-LOADING Redis is loading the dataset in memory` for every command without the
 `loading` flag (the dump is parsed in a worker thread, then its keys are put in place
 in batches of persist_rdb.LOAD_BATCH with the loop answering -LOADING in between; the AOF
-replay still runs in one go); then it runs the RDB runner (BGSAVE jobs, the save schedule) and `then`
+is replayed in steps the same way); then it runs the RDB runner (BGSAVE jobs, the save schedule) and `then`
 (the replication link, which must see the replid/offset the dump restored). A file that
 cannot be loaded is fatal, as in Redis: the reason is logged in Redis's words and the
 process exits with status 1 - never with half a file loaded.
@@ -15,7 +15,6 @@ Internal clients (fd -1: the AOF replay's fake client, unit tests) are never ref
 """
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import time
@@ -78,7 +77,7 @@ def _aof_module():
         from cluster import persist_aof
     except ImportError:
         return None
-    return persist_aof if hasattr(persist_aof, "load") else None
+    return persist_aof if hasattr(persist_aof, "load_steps") else None
 
 
 async def load_at_start(node) -> None:
@@ -87,9 +86,14 @@ async def load_at_start(node) -> None:
     if aof is not None:
         begin(node, 0)
         try:
-            result = aof.load(node)
-            if inspect.isawaitable(result):
-                await result
+            steps = aof.load_steps(node)
+            while True:         # keys / commands in steps: -LOADING meanwhile
+                try:
+                    next(steps)
+                except StopIteration:
+                    break
+                await trio.sleep(0)
+                node.set_time()
         finally:
             end(node)
         return

@@ -23,11 +23,11 @@ import os
 import threading
 import time
 
-from cluster import snapshot
+from cluster import aof_load, snapshot
 from cluster.aof_manifest import Manifest
 from cluster.dump import dump
 from cluster.propagate import encode_command
-from cluster.aof_load import AofLoadError, load_files  # noqa: F401 (re-exported)
+from cluster.aof_load import AofLoadError, drive, load_files  # noqa: F401 (re-exported)
 from cluster.rdb import default_aux, rdb_chunks
 
 ITEMS_PER_CMD = 64          # AOF_REWRITE_ITEMS_PER_CMD
@@ -39,12 +39,18 @@ def _dir(node) -> str:
 
 # -- loading --------------------------------------------------------------------------
 def load(node) -> bool:
-    """appendonly yes at start (cluster.loading calls this): load the AOF named by the
-    manifest into the (empty) keyspace, then open the incr file for appending (creating
-    the base / incr / manifest when missing, as Redis). True when an AOF was loaded,
-    False when there was none; AofLoadError (Redis's words) when it is corrupt."""
+    """appendonly yes at start: load the AOF named by the manifest into the (empty)
+    keyspace, then open the incr file for appending (creating the base / incr / manifest
+    when missing, as Redis). True when an AOF was loaded, False when there was none;
+    AofLoadError (Redis's words) when it is corrupt."""
+    return drive(load_steps(node))
+
+
+def load_steps(node):
+    """`load` as a generator that yields every few thousand keys or commands: cluster.loading
+    drives it and clients get -LOADING in between. Its return value is load's."""
     install(node)
-    loaded = load_files(node)
+    loaded = yield from aof_load.load_steps(node)
     if getattr(node, "aof", None) is None:
         Aof(node).open_on_start()
     return loaded

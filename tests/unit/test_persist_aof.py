@@ -257,3 +257,32 @@ def test_new_incr_on_a_replica_selects_the_stream_db():
         assert bytes(node.aof.buf) == b"*2\r\n$6\r\nSELECT\r\n$1\r\n4\r\n"
     finally:
         node.repl_link = None
+
+
+def test_clients_get_loading_while_the_aof_is_replayed(monkeypatch):
+    """The start-up replay runs in steps (cluster.loading drives aof_load's generators):
+    between them the loop answers -LOADING, never a half-loaded dataset."""
+    import trio
+
+    from cluster import loading
+    write_incr(b"".join(frames(f"SET k{i} v{i}") for i in range(5000)))
+    monkeypatch.setattr(aof_load, "STEP", 500)
+    node = make(appendonly="yes")
+    client = node.new_client(fd=99)
+    seen = []
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(loading.load_at_start, node)
+            while True:
+                await trio.sleep(0)
+                n = len(node.keyspace[0].data)
+                seen.append((n, execute(client, [b"GET", b"k1"])))
+                if getattr(node, "loading", None) is None and n == 5000:
+                    break
+    trio.run(main)
+    partial = [reply for n, reply in seen if 0 < n < 5000]
+    assert len(partial) >= 5
+    assert all(isinstance(r, ReplyError) and str(r) == loading.LOADING for r in partial)
+    assert execute(client, [b"GET", b"k4999"]) == b"v4999"
+    node.aof.close()

@@ -109,6 +109,9 @@ def _clean_error(message: str) -> bytes:
     return b"-" + raw + b"\r\n"
 
 
+_BULK_PREFIX = [b"$%d\r\n" % n for n in range(4096)]     # bulk length -> its header
+
+
 def encode(value, resp3: bool) -> bytes:
     """Encode one reply value for a RESP2 (resp3=False) or RESP3 client."""
     out: list[bytes] = []
@@ -127,6 +130,15 @@ def _encode_into(value, out: list, resp3: bool) -> None:
     elif value is None:
         out.append(b"_\r\n" if resp3 else b"$-1\r\n")
     elif cls is list or cls is tuple:
+        if len(value) >= 8:         # LRANGE, SMEMBERS, MGET...: all bulks, one join
+            try:
+                parts = [_BULK_PREFIX[len(item)] + item if item.__class__ is bytes else None
+                         for item in value]
+            except IndexError:      # an item of 4 KB or more: the general way
+                parts = [None]
+            if None not in parts:
+                out.append(b"*%d\r\n" % len(value) + b"\r\n".join(parts) + b"\r\n")
+                return
         out.append(b"*%d\r\n" % len(value))
         append = out.append
         for item in value:

@@ -108,3 +108,25 @@ def test_format_double(value, text):
 def test_unknown_type_is_refused():
     with pytest.raises(TypeError):
         encode(object(), False)
+
+
+def test_long_arrays_of_bulks_encode_as_the_general_way():
+    """encode's one-join path for arrays of 8+ bulk strings gives the same bytes as the
+    item-by-item path, and falls back for other items or bulks of 4 KB and more."""
+    import random
+    from cluster.reply import encode
+
+    def reference(v):
+        if v.__class__ is bytes:
+            return b"$%d\r\n%s\r\n" % (len(v), v)
+        if v is None:
+            return b"$-1\r\n"
+        if isinstance(v, int):
+            return b":%d\r\n" % v
+        return b"*%d\r\n" % len(v) + b"".join(reference(x) for x in v)
+    rng = random.Random(7)
+    for _ in range(500):
+        value = [rng.choice([b"x" * rng.randrange(4090, 4100), None, 7, [b"a", 1]])
+                 if rng.random() < 0.1 else b"y" * rng.randrange(0, 50)
+                 for _ in range(rng.randrange(0, 20))]
+        assert encode(value, False) == reference(value)

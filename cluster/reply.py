@@ -8,7 +8,9 @@ protocol version:
     ReplyError -> error             float -> RESP3 double / RESP2 bulk string
     RespSet -> RESP3 set / array    Verbatim -> RESP3 verbatim / RESP2 bulk
     NULL_ARRAY -> `*-1` / RESP3 null   Push -> RESP3 push / RESP2 array
-    NO_REPLY -> nothing at all          Replies -> each item, one after the other
+    NO_REPLY -> nothing at all      TRUE / FALSE -> RESP3 boolean / RESP2 integer
+    BigNumber -> RESP3 big number / RESP2 bulk string
+    Replies -> each item, one after the other
 """
 from __future__ import annotations
 
@@ -52,6 +54,28 @@ class Verbatim(bytes):
     """A RESP3 verbatim string (`=N\\r\\ntxt:...`); a bulk string in RESP2."""
 
     __slots__ = ()
+
+
+class BigNumber(bytes):
+    """A RESP3 big number (`(digits`); a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+class Boolean:
+    """A RESP3 boolean (`#t` / `#f`); `:1` / `:0` in RESP2. Use TRUE / FALSE."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "TRUE" if self.value else "FALSE"
+
+
+TRUE = Boolean(True)
+FALSE = Boolean(False)
 
 
 class Push(list):
@@ -172,6 +196,13 @@ def _encode_into(value, out: list, resp3: bool) -> None:
             out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))
         else:
             out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif cls is Boolean:
+        if resp3:
+            out.append(b"#t\r\n" if value.value else b"#f\r\n")
+        else:
+            out.append(b":1\r\n" if value.value else b":0\r\n")
+    elif cls is BigNumber:
+        out.append(b"(%s\r\n" % value if resp3 else b"$%d\r\n%s\r\n" % (len(value), value))
     elif cls is Push:
         out.append((b">%d\r\n" if resp3 else b"*%d\r\n") % len(value))
         for item in value:

@@ -33,8 +33,8 @@ from lupa import lua51
 
 from cluster import lua_libs
 from cluster.client import Client
-from cluster.reply import (NULL_ARRAY, RespSet, SetReply, Status, ReplyError, Verbatim, Push,
-                           format_double)
+from cluster.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, RespSet, SetReply, Status,
+                           ReplyError, Verbatim, Push, format_double)
 
 HOOK_INSTRUCTIONS = 100000
 INT64_MIN = -(1 << 63)
@@ -512,7 +512,7 @@ def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0):
         return v
     if cls is bool:
         if script_resp == 3:
-            return 1 if v else 0
+            return TRUE if v else FALSE
         return 1 if v else None
     if cls is int or cls is float:
         return _to_int(v)
@@ -529,7 +529,7 @@ def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0):
         return float(dbl)
     big = v[b"big_number"]
     if isinstance(big, bytes):
-        return big
+        return BigNumber(big)
     m = v[b"map"]
     if _is_table(m):
         out = {}

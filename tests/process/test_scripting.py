@@ -28,6 +28,9 @@ SCRIPTS = [
     "return redis.log(99,'hi')", "return redis.call('get')", "return redis.status_reply()",
     "redis.setresp(3); return redis.call('hgetall','nokey')",
     "return redis.call('hset','h','a','1')", "return redis.call('hgetall','h')",
+    "redis.setresp(3); return true", "redis.setresp(3); return false", "return true",
+    "return {big_number='12345678901234567890'}",
+    "redis.setresp(3); return {true, false, {big_number='-7'}}",
 ]
 
 

@@ -1,5 +1,6 @@
-"""Python halves of the libraries Redis links into its Lua 5.1: bit, cjson, cmsgpack,
-and Redis's own math.random (redisLrand48).
+"""Python halves of the libraries Redis links into its Lua 5.1: bit, cmsgpack, and
+Redis's own math.random (redisLrand48). cjson is cluster.lua_cjson, struct
+cluster.lua_struct.
 
 lupa's bundled Lua 5.1 has none of them, so the Lua side (cluster.scripting's prelude)
 builds the tables from these callbacks. Values cross as lupa gives them: Lua strings are
@@ -7,7 +8,6 @@ bytes, numbers int/float, tables lupa tables.
 """
 from __future__ import annotations
 
-import json
 import math
 
 import msgpack
@@ -15,13 +15,17 @@ import msgpack
 _M32 = 0xFFFFFFFF
 
 
-# --- math.random: the 48-bit linear congruential generator Redis seeds with 0 --------
+# --- math.random: redisLrand48, the 48-bit linear congruential generator -------------
 
 class Rand48:
     MAX = 2147483647            # REDIS_LRAND48_MAX (INT32_MAX)
+    DEFAULT = 0x1234ABCD330E    # lrand48's state before any seeding (Redis never seeds)
 
-    def __init__(self, seed: int = 0):
-        self.seed(seed)
+    def __init__(self, seed: int | None = None):
+        if seed is None:
+            self.x = self.DEFAULT
+        else:
+            self.seed(seed)
 
     def seed(self, value) -> None:
         self.x = ((int(value) & _M32) << 16 | 0x330E) & 0xFFFFFFFFFFFF
@@ -85,7 +89,7 @@ BIT = {"tobit": tobit, "band": bit_band, "bor": bit_bor, "bxor": bit_bxor, "bnot
        "ror": bit_ror, "bswap": bit_bswap, "tohex": bit_tohex}
 
 
-# --- Lua table <-> Python, for cjson and cmsgpack ----------------------------------------
+# --- Lua table <-> Python, for cmsgpack ----------------------------------------
 
 def _is_table(v) -> bool:
     return type(v).__name__ == "_LuaTable"
@@ -114,49 +118,6 @@ def lua_to_py(v, depth: int = 0):
 
 def _num_text(k) -> str:
     return ("%.14g" % k) if isinstance(k, float) else str(k)
-
-
-def _json_default(o):
-    raise ValueError("Cannot serialise %s: type not supported" % type(o).__name__)
-
-
-def _fmt_numbers(o):
-    if isinstance(o, float):
-        if o == int(o) and abs(o) < 1e15:
-            return int(o)
-        return o
-    if isinstance(o, list):
-        return [_fmt_numbers(x) for x in o]
-    if isinstance(o, dict):
-        return {k: _fmt_numbers(x) for k, x in o.items()}
-    return o
-
-
-def cjson_encode(value) -> bytes:
-    data = _fmt_numbers(lua_to_py(value))
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-    return text.replace("/", "\\/").encode("utf-8", "surrogateescape")
-
-
-def py_to_lua(lua, v):
-    if isinstance(v, str):
-        return v.encode("utf-8", "surrogateescape")
-    if isinstance(v, list):
-        return lua.table_from([py_to_lua(lua, x) for x in v])
-    if isinstance(v, dict):
-        t = lua.table()
-        for k, x in v.items():
-            t[py_to_lua(lua, k)] = py_to_lua(lua, x)
-        return t
-    if isinstance(v, float) and v == int(v) and abs(v) < 2 ** 53:
-        return int(v)
-    return v
-
-
-def cjson_decode(lua, text):
-    if not isinstance(text, bytes):
-        raise ValueError("bad argument #1 to 'decode' (string expected)")
-    return py_to_lua(lua, json.loads(text.decode("utf-8", "surrogateescape")))
 
 
 def msgpack_pack(*values) -> bytes:

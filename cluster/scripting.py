@@ -5,8 +5,10 @@ Redis's: no os/io/debug/print/dofile/loadfile/require/setfenv/getfenv/newproxy/m
 globals (and the library tables) are read-only ("Attempt to modify a readonly table"),
 reading an unknown global fails ("Script attempted to access nonexistent global
 variable"), pcall turns an error table into its `err` string, math.random is Redis's
-lrand48 seeded once with 0. bit, cjson and cmsgpack are Python callbacks
-(cluster.lua_libs: lupa's Lua has none of them); struct is not provided.
+lrand48, never seeded unless a script calls math.randomseed (so it starts from lrand48's
+default state, as in 7.0). bit, cmsgpack (cluster.lua_libs), struct (cluster.lua_struct)
+and cjson.decode are Python callbacks, cjson.encode is Lua (cluster.lua_cjson): lupa's
+Lua has none of them. A `#!lua` shebang line (cluster.lua_shebang) gives a script flags.
 
 Design for long scripts (busy-reply-threshold / SCRIPT KILL): a script runs in the
 node's one script thread (lupa releases the GIL while Lua runs). The EVAL handler waits
@@ -31,7 +33,7 @@ from concurrent.futures import Future, TimeoutError as FutureTimeout
 
 from lupa import lua51
 
-from cluster import lua_libs
+from cluster import lua_cjson, lua_libs, lua_shebang, lua_struct
 from cluster.client import Client
 from cluster.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, RespSet, SetReply, Status,
                            ReplyError, Verbatim, Push, format_double)
@@ -85,27 +87,13 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = py.version, py.version_num
 
 local mathlib = setmetatable({}, {__index=math})
-mathlib.random = function(...)
-  local n = select('#', ...)
-  local r = py.rand()
-  if n == 0 then return r end
-  local m, u = ...
-  if n == 1 then
-    if m < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
-    return math.floor(r * m) + 1
-  elseif n == 2 then
-    if m > u then error("bad argument #2 to 'random' (interval is empty)", 2) end
-    return math.floor(r * (u - m + 1)) + m
-  end
-  error("wrong number of arguments", 2)
-end
-mathlib.randomseed = function(s) py.srand(s) end
+mathlib.random, mathlib.randomseed = py.rand, py.srand
 
 pcall = function(...)
   local function fix(ok, ...)
     if ok then return true, ... end
     local e = ...
-    if type(e) == 'userdata' then return false, py.errmsg(e) end
+    if type(e) == 'userdata' then return false, (py.errmsg(e)) end
     if type(e) == 'table' then
       local m = rawget(e, 'err')
       if type(m) == 'string' then return false, m end
@@ -135,7 +123,18 @@ end
 local function readonly()
   error('Attempt to modify a readonly table', 2)
 end
+-- lua_cjson's settings, at Redis's defaults (read-only here)
+local cj = py.cjson
+cj._NAME, cj._VERSION = 'cjson', '2.1.0'
+cj.encode_keep_buffer = function() return true end
+cj.encode_max_depth = function() return 1000 end
+cj.decode_max_depth = function() return 1000 end
+cj.encode_number_precision = function() return 14 end
+cj.encode_sparse_array = function() return false, 2, 10 end
+cj.encode_invalid_numbers = function() return false end
+cj.decode_invalid_numbers = function() return true end
 local libs = {redis=redis, bit=py.bit, cjson=py.cjson, cmsgpack=py.cmsgpack,
+              struct=py.struct,
               string=string, table=table, math=mathlib, coroutine=coroutine}
 for name, real in pairs(libs) do
   env[name] = setmetatable({}, {__index=real, __newindex=readonly, __metatable=false})
@@ -157,7 +156,8 @@ local function handler(err)
     level = level + 1
   until i == nil or (i.what ~= 'C' and i.source ~= prelude)
   if type(err) == 'userdata' then
-    err = {err=py.errmsg(err)}
+    local msg, lib = py.errmsg(err)
+    err = {err=lib and 'ERR ' .. msg or msg}
   elseif type(err) ~= 'table' then
     err = {err='ERR ' .. tostring(err)}
   end
@@ -203,10 +203,45 @@ class ScriptCallError(Exception):
         self.message = message
 
 
-def _errmsg(exc) -> bytes:
+def _errmsg(exc):
+    """(message, is a library error) of a Python exception raised through Lua."""
     if isinstance(exc, ScriptCallError):
-        return _msg_bytes(exc.message)
-    return str(exc).encode("utf-8", "surrogateescape")
+        return _msg_bytes(exc.message), False
+    if isinstance(exc, lua_struct.LuaLibError):
+        msg = exc.args[0]
+        return (_msg_bytes(msg) if isinstance(msg, str) else msg), True
+    return str(exc).encode("utf-8", "surrogateescape"), False
+
+
+# luaL_where(L, 1) seen from a Python callback (level 2 is the callback, 3 its caller),
+# and the name the callback was called by (luaL_argerror's '?' when unknown).
+_WHERE = """
+local getinfo = debug.getinfo
+return function()
+  local i, n = getinfo(3, 'Sl'), getinfo(2, 'n')
+  local where = ''
+  if i and i.currentline > 0 then where = i.short_src .. ':' .. i.currentline .. ': ' end
+  return where, n and n.name or '?'
+end
+"""
+
+
+def _lib(where, fn):
+    """A library callback whose LuaLibError carries the caller's position, as luaL_error."""
+    def call(*args):
+        try:
+            return fn(*args)
+        except lua_struct.LuaLibError as exc:
+            pos, name = where()
+            if exc.arg is not None:
+                msg = _msg_bytes("bad argument #%d to '%s' (%s)" % (
+                    exc.arg[0], _text(name), exc.arg[1]))
+            else:
+                msg = exc.args[0]
+                if isinstance(msg, str):
+                    msg = _msg_bytes(msg)
+            raise lua_struct.LuaLibError(pos + msg) from None
+    return call
 
 
 class ScriptRun:
@@ -221,6 +256,8 @@ class ScriptRun:
         self.resp = 2
         self.repl = 3
         self.db = client.db
+        self.one_slot = False
+        self.slot: int | None = None
 
 
 class Engine:
@@ -230,24 +267,33 @@ class Engine:
                                     register_builtins=False, unpack_returned_tuples=True)
         self.scripts: dict[str, object] = {}          # sha1 hex -> compiled Lua function
         self.bodies: dict[str, bytes] = {}
-        self.rand = lua_libs.Rand48(0)
+        self.rand = lua_libs.Rand48()
+        self.flags: dict[str, frozenset | None] = {}   # sha -> shebang flags (None: none)
         self.run: ScriptRun | None = None
         self.client = Client(node, 0)                 # the fake client scripts call with
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         lua = self.lua
+        null = lua.execute("local p = newproxy(true) "
+                           "getmetatable(p).__tostring = function() return 'userdata: (nil)' end "
+                           "return p")
+        where = lua.execute(_WHERE)
+        encode = lua_cjson.encoder(lua, null)
         py = lua.table_from({
             b"call": self._call, b"pcall": self._pcall, b"errmsg": _errmsg,
             b"log": self._log, b"setresp": self._setresp,
             b"set_repl": self._set_repl, b"sha1hex": lambda s: sha1hex(s).encode(),
-            b"rand": self.rand.random, b"srand": self.rand.seed,
+            b"rand": _lib(where, self._random), b"srand": _lib(where, self._randomseed),
             b"version": node.redis_version.encode(),
             b"version_num": _version_num(node.redis_version),
             b"hook_every": HOOK_INSTRUCTIONS, b"killed": KILLED.encode(),
             b"bit": lua.table_from({k.encode(): v for k, v in lua_libs.BIT.items()}),
             b"cjson": lua.table_from({
-                b"encode": lua_libs.cjson_encode,
-                b"decode": lambda t: lua_libs.cjson_decode(lua, t)}),
+                b"encode": _lib(where, encode), b"null": null,
+                b"decode": _lib(where, lambda *a: lua_cjson.decode(lua, null, *a))}),
+            b"struct": lua.table_from({
+                b"pack": _lib(where, lua_struct.pack), b"unpack": _lib(where, lua_struct.unpack),
+                b"size": _lib(where, lua_struct.size)}),
             b"cmsgpack": lua.table_from({
                 b"pack": lua_libs.msgpack_pack,
                 b"unpack": lambda d: lua_libs.msgpack_unpack(lua, d)}),
@@ -260,23 +306,32 @@ class Engine:
         """Compile and cache `body`; its sha. ReplyError on a compile error."""
         sha = sha1hex(body)
         if sha not in self.scripts:
-            fn, err = self._compile(body)
+            flags, source = lua_shebang.parse(body)
+            fn, err = self._compile(source)
             if fn is None:
                 raise ReplyError("ERR Error compiling script (new function): %s" % (
                     _text(err),))
             self.scripts[sha] = fn
             self.bodies[sha] = body
+            self.flags[sha] = flags
         return sha
 
     def flush(self) -> None:
         self.scripts.clear()
         self.bodies.clear()
+        self.flags.clear()
 
     # --- running ----------------------------------------------------------------------
 
     def start(self, client, sha: str, keys: list, args: list, readonly: bool):
         """Submit the script to the script thread; (run, future)."""
         run = ScriptRun(client, sha, readonly)
+        flags = self.flags.get(sha)
+        # shebang scripts must keep to one slot unless allow-cross-slot-keys (cluster mode)
+        run.one_slot = flags is not None and "allow-cross-slot-keys" not in flags
+        if run.one_slot and keys and self.node.cluster is not None:
+            from slots import keyslot
+            run.slot = keyslot(keys[0])
         self.run = run
         fn = self.scripts[sha]
         lua = self.lua
@@ -309,6 +364,23 @@ class Engine:
             self.run = None
         if getattr(self.node, "script_busy", None) is run:
             self.node.script_busy = None
+
+    def _random(self, *args):
+        """math.random over redisLrand48 (lmathlib's math_random)."""
+        r = self.rand.random()
+        if not args:
+            return r
+        if len(args) > 2:
+            raise lua_struct.LuaLibError("wrong number of arguments")
+        low, up = 1, _check_int(1, args[-1] if len(args) == 1 else args[0])
+        if len(args) == 2:
+            low, up = up, _check_int(2, args[1])
+        if low > up:
+            raise lua_struct.LuaLibError("", (len(args), "interval is empty"))
+        return math.floor(r * (up - low + 1)) + low
+
+    def _randomseed(self, *args):
+        self.rand.seed(_check_int(1, args[0] if args else None))
 
     def _hook_check(self) -> bool:
         run = self.run
@@ -370,7 +442,7 @@ class Engine:
             if node.repl_link is not None and not run.client.is_master_link:
                 raise ReplyError("READONLY You can't write against a read only replica.")
         if node.cluster is not None and not run.client.is_master_link:
-            _check_local_keys(node, cmd, argv)
+            _check_local_keys(node, cmd, argv, run)
         client = self.client
         client.db = run.db
         client.resp = run.resp
@@ -436,6 +508,14 @@ def sha1hex(data) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+def _check_int(n: int, v) -> int:
+    """luaL_checkint: a number (or numeric string) cast to a C int."""
+    x = lua_struct.check_number("random", n, v)
+    if x != x or abs(x) >= 2 ** 63:
+        return -(1 << 31)
+    return ((int(x) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
 def _version_num(version: str) -> int:
     parts = [int(p) for p in version.split(".")[:3]]
     while len(parts) < 3:
@@ -459,7 +539,7 @@ def _lua_number_text(n) -> bytes:
     return (b"%.14g" % float(n))
 
 
-def _check_local_keys(node, cmd, argv) -> None:
+def _check_local_keys(node, cmd, argv, run) -> None:
     from slots import keyslot
     try:
         positions = cmd.key_positions(argv)
@@ -470,6 +550,13 @@ def _check_local_keys(node, cmd, argv) -> None:
     for pos in positions:
         if state.slot_owner[keyslot(argv[pos])] != me:
             raise ReplyError("ERR Script attempted to access a non local key in a cluster node")
+    if run.one_slot and positions:
+        slot = keyslot(argv[positions[0]])
+        if run.slot is None:
+            run.slot = slot
+        elif run.slot != slot:
+            raise ReplyError("ERR Script attempted to access keys that do not hash to the "
+                             "same slot")
 
 
 def _error_text(err, sha: str) -> str:

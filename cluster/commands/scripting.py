@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import trio
 
-from cluster import scripting
+from cluster import lua_shebang, scripting
 from cluster.commands.args import parse_int
 from cluster.dispatch import Await
 from cluster.reply import OK, ReplyError
@@ -60,6 +60,10 @@ def _eval(client, argv, by_sha: bool, readonly: bool):
             raise ReplyError(NOSCRIPT)
     else:
         sha = eng.load(argv[1])
+    flags = eng.flags.get(sha)
+    lua_shebang.check(flags, node, client, readonly)
+    if flags is not None and "no-writes" in flags:
+        readonly = True
     keys = argv[3:3 + numkeys]
     args = argv[3 + numkeys:]
     prop = node.propagator

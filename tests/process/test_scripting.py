@@ -33,6 +33,10 @@ SCRIPTS = [
     "redis.setresp(3); return {true, false, {big_number='-7'}}",
 ]
 
+# struct, cjson, math.random and #!lua shebangs (each reply byte for byte). The random
+# scripts rely on both servers starting fresh: Redis 7.0 never seeds lrand48 itself.
+LIBS = open(__file__.replace(".py", "_libs.lua"), encoding="utf-8").read().split("\n--\n")
+
 
 @pytest.fixture(scope="module")
 def node(module_node):
@@ -46,6 +50,12 @@ def test_replies_like_redis(pair, protocol):
         ("EVALSHA", "f" * 40, 0), ("EVAL_RO", "return redis.call('set','x','1')", 0),
         ("SCRIPT", "LOAD", "return 1"), ("SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "abc"),
         ("SCRIPT", "KILL"), ("SCRIPT", "HELP"), ("SCRIPT", "FLUSH", "x"), ("SCRIPT", "FLUSH")]
+    commands += [("EVAL", s.strip("\n"), 0) for s in LIBS] + [
+        ("EVAL_RO", "#!lua\nreturn 1", 0), ("EVAL_RO", "#!lua flags=no-writes\nreturn 1", 0),
+        ("SCRIPT", "LOAD", "#!lua flags=bad\nreturn 1"),
+        ("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 1"),
+        ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "FLUSH", "sync"),
+        ("SCRIPT", "FLUSH", "SYNC", "x")]
     for conn in pair:
         redis.Redis(port=conn.port).flushall()
     assert_same_replies(pair, commands, protocol)
@@ -152,3 +162,17 @@ def test_cluster_scripts(tmp_path):
         with pytest.raises(redis.ResponseError,
                            match="Script attempted to access a non local key in a cluster node"):
             direct.eval("return redis.call('get', ARGV[1])", 0, other)
+        # shebang scripts keep to one slot unless allow-cross-slot-keys; no-cluster refuses
+        mine = [k for k in ("a", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p")
+                if rc.get_node_from_key(k).port == node.port][:2]
+        assert len(mine) == 2
+        cross = "#!lua%s\nredis.call('get', ARGV[1]); return redis.call('get', ARGV[2])"
+        with pytest.raises(redis.ResponseError,
+                           match="Script attempted to access keys that do not hash to the "
+                                 "same slot"):
+            direct.eval(cross % "", 0, *mine)
+        assert direct.eval(cross % " flags=allow-cross-slot-keys", 0, *mine) is None
+        assert direct.eval(cross.replace("#!lua%s\n", ""), 0, *mine) is None
+        with pytest.raises(redis.ResponseError,
+                           match="Can not run script on cluster, 'no-cluster' flag is set."):
+            direct.eval("#!lua flags=no-cluster\nreturn 1", 0)

@@ -109,18 +109,19 @@ def execute(client, argv: list[bytes]):
         return reject(client, cmd, f"ERR wrong number of arguments for '{cmd.name}' command")
     if not client.authenticated and not cmd.no_auth:
         return reject(client, cmd, "NOAUTH Authentication required.")
-    if client.node.cluster is not None and not client.is_master_link:
+    node = client.node
+    if node.cluster is not None and not client.is_master_link:
         refused = route(client, cmd, argv)      # MOVED / ASK / CROSSSLOT / ... (routing.py)
         if refused is not None:
             return refuse(client, cmd, refused)
-    if client.node.repl_link is not None and not client.is_master_link:
+    if node.repl_link is not None and not client.is_master_link:
         refused = replica_refusal(client, cmd)         # READONLY / MASTERDOWN
         if refused is not None:
             return reject(client, cmd, refused)
-    if (client.node.config.values["min-replicas-to-write"] and not client.is_master_link
+    if (node.config.values["min-replicas-to-write"] and not client.is_master_link
             and (cmd.is_write or (cmd.name == "exec" and client.in_multi and any(
                 c.is_write for c, _ in client.multi_queue)))
-            and repl_primary.too_few_good_replicas(client.node)):
+            and repl_primary.too_few_good_replicas(node)):
         return reject(client, cmd, "NOREPLICAS Not enough good replicas to write.")
     if pause.ACTIVE:
         postponed = pause.postpone(client, cmd, argv)     # CLIENT PAUSE / manual failover
@@ -130,11 +131,11 @@ def execute(client, argv: list[bytes]):
         return reject(client, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
                       "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
                       % cmd.name)
-    if getattr(client.node, "loading", None) is not None:
+    if getattr(node, "loading", None) is not None:
         refused = loading.refusal(client, cmd)       # -LOADING (cluster.loading)
         if refused is not None:
             return reject(client, cmd, refused)
-    if client.node.script_busy is not None and "allow_busy" not in cmd.flags:
+    if node.script_busy is not None and "allow_busy" not in cmd.flags:
         return reject(client, cmd, BUSY)         # a script runs past busy-reply-threshold
     if client.in_multi and cmd.name not in MULTI_CONTROL:
         if cmd.no_multi:

@@ -133,11 +133,33 @@ def _clean_error(message: str) -> bytes:
     return b"-" + raw + b"\r\n"
 
 
-_BULK_PREFIX = [b"$%d\r\n" % n for n in range(4096)]     # bulk length -> its header
+
+
+_BULK_SEP = [b"\r\n$%d\r\n" % n for n in range(4096)]    # CRLF + a bulk length's header
+_bulk_sep = _BULK_SEP.__getitem__
+_ONLY_BYTES = {bytes}
+
+
+def _bulk_array(value) -> bytes | None:
+    """`value` as an array of bulks in one join, without a per-item Python loop; None if
+    an item is not plain bytes or is 4 KiB or more (the general way then)."""
+    if set(map(type, value)) != _ONLY_BYTES:
+        return None
+    flat = [b""] * (2 * len(value))
+    try:
+        flat[0::2] = map(_bulk_sep, map(len, value))    # "\r\n$<len>\r\n" before each item
+    except IndexError:
+        return None
+    flat[1::2] = value
+    return b"*%d" % len(value) + b"".join(flat) + b"\r\n"
 
 
 def encode(value, resp3: bool) -> bytes:
     """Encode one reply value for a RESP2 (resp3=False) or RESP3 client."""
+    if value.__class__ is list and len(value) >= 8:     # LRANGE, SMEMBERS, MGET...
+        raw = _bulk_array(value)
+        if raw is not None:
+            return raw
     out: list[bytes] = []
     _encode_into(value, out, resp3)
     return b"".join(out)
@@ -155,13 +177,9 @@ def _encode_into(value, out: list, resp3: bool) -> None:
         out.append(b"_\r\n" if resp3 else b"$-1\r\n")
     elif cls is list or cls is tuple:
         if len(value) >= 8:         # LRANGE, SMEMBERS, MGET...: all bulks, one join
-            try:
-                parts = [_BULK_PREFIX[len(item)] + item if item.__class__ is bytes else None
-                         for item in value]
-            except IndexError:      # an item of 4 KB or more: the general way
-                parts = [None]
-            if None not in parts:
-                out.append(b"*%d\r\n" % len(value) + b"\r\n".join(parts) + b"\r\n")
+            raw = _bulk_array(value)
+            if raw is not None:
+                out.append(raw)
                 return
         out.append(b"*%d\r\n" % len(value))
         append = out.append

@@ -163,17 +163,28 @@ class Server:
         stats = node.stats
         recv = sock.recv
         wait_readable = trio.lowlevel.wait_readable
+        fd = sock.fileno()
         eager = 0
+        more = True     # the last read filled the buffer: more may be waiting already
         while True:
             # Read without a trip through the scheduler when data is already there; park
             # only when the socket would block, and yield now and then for fairness.
-            try:
-                data = recv(65536)
-                eager += 1
-                if eager >= 16:
-                    eager = 0
-                    await trio.lowlevel.checkpoint()
-            except (BlockingIOError, InterruptedError):
+            # After a short read the client has (almost always) sent nothing since, so
+            # skip the recv that would fail with EAGAIN and wait for readability at once
+            # (the epoll registration reports data that came meanwhile immediately).
+            data = None
+            if more:
+                try:
+                    data = recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                else:
+                    eager += 1
+                    if eager >= 16:
+                        eager = 0
+                        await trio.lowlevel.checkpoint()
+            if data is None:
+                more = True
                 eager = 0
                 if client.pushes:                   # pub/sub output queued meanwhile
                     await self._send_pushes(sock, client)
@@ -181,13 +192,14 @@ class Server:
                 if client.flags_extra:              # subscribed: pushes may wake us
                     with trio.CancelScope() as parked:
                         client.wake = parked.cancel
-                        await wait_readable(sock)
+                        await wait_readable(fd)
                     client.wake = None
                 else:
-                    await wait_readable(sock)
+                    await wait_readable(fd)
                 continue
             if not data:
                 return
+            more = len(data) >= 65536
             stats.net_input_bytes += len(data)
             client.net_in += len(data)
             node.set_time()

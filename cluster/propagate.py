@@ -31,11 +31,36 @@ def encode_command(argv: list[bytes]) -> bytes:
     return fmt % tuple(values)
 
 
+# Where a command goes (Redis's PROPAGATE_AOF / PROPAGATE_REPL).
+AOF = 1
+REPL = 2
+ALL = AOF | REPL
+
+
+def _kind(sink) -> int:
+    """REPL for the replication backlog's sink (its owner says `repl_sink = True`), else
+    AOF."""
+    return REPL if getattr(getattr(sink, "__self__", None), "repl_sink", False) else AOF
+
+
 class Propagator:
     def __init__(self):
         self.sinks: list[Callable[[bytes], None]] = []
-        self._db: int | None = None
-        self._txn: list[tuple[int, list[bytes]]] | None = None
+        # The database each kind of sink has selected (Redis: aof_selected_db, slaveseldb).
+        self._sel: dict[int, int | None] = {AOF: None, REPL: None}
+        self._txn: list[tuple[int, list[bytes], int]] | None = None
+        # A replica: its replication stream is its primary's, proxied verbatim; its own
+        # writes (replica-read-only no) reach the AOF only (replicationFeedSlaves).
+        self.replica = False
+
+    @property
+    def _db(self) -> int | None:
+        """The database the replication stream has selected (repl-stream-db)."""
+        return self._sel[REPL]
+
+    @_db.setter
+    def _db(self, value: int | None) -> None:
+        self._sel[AOF] = self._sel[REPL] = value
 
     def begin_transaction(self) -> None:
         self._txn = []
@@ -48,8 +73,8 @@ class Propagator:
             self.feed(*txn[0])
             return
         self.feed(txn[0][0], [b"MULTI"])
-        for db, argv in txn:
-            self.feed(db, argv)
+        for db, argv, target in txn:
+            self.feed(db, argv, target)
         self.feed(txn[-1][0], [b"EXEC"])
 
     def feed_all(self, db: int, argvs: list) -> None:
@@ -64,17 +89,35 @@ class Propagator:
         for argv in argvs:
             self.feed(db, argv)
 
-    def feed(self, db: int, argv: list[bytes]) -> None:
+    def feed(self, db: int, argv: list[bytes], target: int = ALL) -> None:
         if self._txn is not None:
-            self._txn.append((db, argv))
+            self._txn.append((db, argv, target))
             return
         if not self.sinks:
+            self._sel[AOF] = self._sel[REPL] = None
             return
-        chunks = []
-        if db != self._db:
-            chunks.append(encode_command([b"SELECT", b"%d" % db]))
-            self._db = db
-        chunks.append(encode_command(argv))
-        data = b"".join(chunks)
+        if self.replica:
+            target &= AOF
+        sel = self._sel
+        body = None
+        ready: dict[int, bytes] = {}
+        present = 0
         for sink in self.sinks:
+            kind = _kind(sink)
+            present |= kind
+            if not target & kind:
+                continue
+            data = ready.get(kind)
+            if data is None:
+                if body is None:
+                    body = encode_command(argv)
+                if sel[kind] != db:
+                    data = encode_command([b"SELECT", b"%d" % db]) + body
+                    sel[kind] = db
+                else:
+                    data = body
+                ready[kind] = data
             sink(data)
+        for kind in (AOF, REPL):
+            if not present & kind:
+                sel[kind] = None        # a sink attached later starts with a SELECT

@@ -161,13 +161,16 @@ async def _session(node, link: ReplicaLink, session: trio.CancelScope) -> None:
             await _full_sync(node, link, conn, replid, offset)
         elif text.startswith("+CONTINUE"):
             parts = text.split()
+            primary = repl_primary.get(node)
             if len(parts) >= 2 and parts[1] != link.replid:
                 node.replid2 = link.replid
                 node.second_repl_offset = link.offset + 1
                 link.replid = parts[1]
+                primary.disconnect_replicas()     # they must learn the new history
             node.log.notice("Successful partial resynchronization with master.")
             link.partial_syncs += 1
             link.start_stream(link.replid, link.offset)
+            primary.create_backlog()      # kept if we had one (PSYNC2), else started here
         elif text.startswith(("-NOMASTERLINK", "-LOADING")):
             raise LinkError(f"Master is currently unable to PSYNC but should be in the "
                             f"future: {text}")

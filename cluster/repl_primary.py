@@ -70,6 +70,8 @@ class Primary:
     (cluster.repl_replica) and INFO share them; this object adds the backlog and the
     attached replicas."""
 
+    repl_sink = True        # cluster.propagate: feed() is the replication stream's sink
+
     def __init__(self, node):
         self.node = node
         if getattr(node, "replid", None) is None:
@@ -108,11 +110,15 @@ class Primary:
     def count(self, name: str) -> None:
         setattr(self.node.stats, name, getattr(self.node.stats, name) + 1)
 
-    def disconnect_all(self) -> None:
-        """Becoming a replica: our replicas reconnect and PSYNC again (to our new history)."""
+    def disconnect_replicas(self) -> None:
+        """Our history changed: our replicas reconnect and PSYNC again (disconnectSlaves)."""
         for link in list(self.replicas):
             self.drop(link)
             link.client.kill()
+
+    def disconnect_all(self) -> None:
+        """A new history (full sync): replicas reconnect; the old backlog is useless."""
+        self.disconnect_replicas()
         if self.backlog is not None:
             self.reset_backlog()        # our old history is not the new primary's
 
@@ -289,6 +295,8 @@ class Primary:
                 self.drop(link)
                 link.client.kill()
         if self.replicas:
+            if getattr(node, "repl_link", None) is not None:
+                return      # a replica proxies its primary's PINGs; its own would shift offsets
             period = node.config["repl-ping-replica-period"] * 1000
             if now - self.last_ping_ms >= period:
                 self.last_ping_ms = now
@@ -322,20 +330,17 @@ def wait(client, numreplicas: int, timeout_ms: int):
     """WAIT: the number of replicas that acked the calling client's last write
     (`client.woff`, as Redis's c->woff), waiting (with REPLCONF GETACK sent to them) up to
     timeout_ms (0: forever) for `numreplicas`."""
-    from cluster.dispatch import Await
     primary = get(client.node)
     target = client.woff
     acked = primary.acked(target)
     if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
         return acked
     primary.request_acks()
-
-    async def waiting():
-        with trio.move_on_after(timeout_ms / 1000 if timeout_ms else math.inf):
-            while primary.acked(target) < numreplicas:
-                await primary.ack_event.wait()
-        return primary.acked(target)
-    return Await(waiting)
+    from cluster.dispatch import Block
+    from cluster.wait_block import WaitBlock
+    # A Block CLIENT UNBLOCK can end (Redis 7.0 unblocks BLOCKED_WAIT clients too).
+    ready = WaitBlock(client, lambda: primary.acked(target), numreplicas, primary)
+    return Block(timeout_ms or None, None, ready)
 
 
 # -- the socket side (run by cluster.server after the hand-over) ------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import trio
 
 from cluster.keyspace import MASTER_CLIENT, REPLICA
-from cluster.propagate import Propagator, encode_command
+from cluster.propagate import AOF, Propagator, _kind, encode_command
 from cluster.repl_stream import LinkError, StreamParser  # noqa: F401  (re-exported)
 
 READONLY_ERR = "READONLY You can't write against a read only replica."
@@ -143,6 +143,7 @@ class ReplicaLink:
         ks = node.keyspace
         ks.replica = MASTER_CLIENT     # the master client sees keys that are due here
         start = parser.pos
+        stream_db = client.db.id if client is not None else None
         try:
             ack = self._run_commands(parser, client, node)
         finally:
@@ -150,9 +151,16 @@ class ReplicaLink:
             ks.replica = REPLICA if node.repl_link is self else 0
         if real.sinks and parser.pos > start:
             raw = bytes(parser.buf[start:parser.pos])
+            # The AOF also logs our own writes (replica-read-only no): it re-selects the
+            # stream's database first when one of them selected another.
+            aof_raw = raw
+            if stream_db is not None and real._sel[AOF] != stream_db:
+                aof_raw = encode_command([b"SELECT", b"%d" % stream_db]) + raw
             for sink in real.sinks:
-                sink(raw)
+                sink(aof_raw if _kind(sink) == AOF else raw)
             real._db = None            # the next own write re-selects its database
+            if client is not None:
+                real._sel[AOF] = client.db.id
         self._sync_node()
         if ack:
             self.ack_needed = True
@@ -206,9 +214,11 @@ def set_master(node, host: str, port: int) -> None:
     old = node.repl_link
     if old is not None:
         _drop(old)
-    elif getattr(node, "on_become_replica", None) is not None:
-        node.on_become_replica()      # the primary side disconnects its replicas
+    # As Redis 7.0 (replicationSetMaster), our replicas stay and the backlog is kept: they
+    # may partially resync with us. They are disconnected when our history changes (a
+    # +CONTINUE with a new id, or a full sync: cluster.repl_link).
     node.repl_link = ReplicaLink(node, host, port)
+    node.propagator.replica = True      # our stream is the primary's, proxied (propagate)
     node.keyspace.replica = REPLICA     # due keys wait for the primary's DEL (keyspace.py)
     _remember(node, f"{host} {port}")
     node.log.notice(f"Connecting to MASTER {host}:{port}")
@@ -222,6 +232,7 @@ def unset_master(node) -> None:
         return
     _drop(link)
     node.repl_link = None
+    node.propagator.replica = False
     node.keyspace.replica = 0           # a primary again: expire due keys itself
     _remember(node, "")
     offset = link.offset

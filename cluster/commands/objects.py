@@ -53,17 +53,27 @@ _OBJECT_HELP = [
 ]
 
 
+def _lookup(db, key: bytes):
+    """OBJECT's lookup: counts a hit or miss but fires no "keymiss" (LOOKUP_NONOTIFY)."""
+    ks = db.ks
+    on_miss, ks.on_miss = ks.on_miss, None
+    try:
+        return db.lookup_read(key, False)
+    finally:
+        ks.on_miss = on_miss
+
+
 @subcommand("object", "encoding", 3, "readonly", since="2.2.3",
             summary="Inspect the internal encoding of a Redis object", **_OBJECT_SUB)
 def object_encoding(client, argv):
-    value = client.db.lookup_read(argv[2], False)
+    value = _lookup(client.db, argv[2])
     return None if value is None else encoding_of(value)
 
 
 @subcommand("object", "refcount", 3, "readonly", since="2.2.3",
             summary="Get the number of references to the value of the key", **_OBJECT_SUB)
 def object_refcount(client, argv):
-    value = client.db.lookup_read(argv[2], False)
+    value = _lookup(client.db, argv[2])
     if value is None:
         return None
     if value.__class__ is bytes and len(value) <= 20:
@@ -81,7 +91,7 @@ def object_refcount(client, argv):
 def object_idletime(client, argv):
     db = client.db
     key = argv[2]
-    if db.lookup_read(key, False) is None:
+    if _lookup(db, key) is None:
         return None
     if lfu_policy(client):
         raise ReplyError(
@@ -98,7 +108,7 @@ def object_idletime(client, argv):
 def object_freq(client, argv):
     db = client.db
     key = argv[2]
-    if db.lookup_read(key, False) is None:
+    if _lookup(db, key) is None:
         return None
     if not lfu_policy(client):
         raise ReplyError(

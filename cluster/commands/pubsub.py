@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cluster.commands.server import help_reply
 from cluster.glob import compile_glob
+from cluster.propagate import REPL
 from cluster.reply import ReplyError, Replies
 from cluster.table import command, container, subcommand
 
@@ -106,7 +107,8 @@ def _spread(client, argv, shard: bool) -> None:
     elif node.repl_link is None:
         # Only a primary propagates its own PUBLISH (sentinels PUBLISH hellos to replicas
         # too): a replica's stream is its primary's, verbatim, or its backlog would break.
-        node.propagator.feed(client.db.id, argv)
+        # To replicas only, never the AOF (PROPAGATE_REPL).
+        node.propagator.feed(client.db.id, argv, REPL)
 
 
 container("pubsub", -2, group="pubsub", since="2.8.0",

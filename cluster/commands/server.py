@@ -243,7 +243,8 @@ def wait(client, argv):
     acked = 0   # no replicas yet
     if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
         return acked
-    return Block(timeout or None, acked)
+    from cluster.wait_block import WaitBlock
+    return Block(timeout or None, acked, WaitBlock(client, lambda: acked, numreplicas))
 
 
 from cluster.commands import server_client, server_debug  # noqa: E402,F401  (registers)

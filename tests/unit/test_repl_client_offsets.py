@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cluster.commands  # noqa: F401
 from cluster import repl_primary, repl_replica
-from cluster.dispatch import Await, execute
+from cluster.dispatch import Block, execute
 from cluster.keyspace import REPLICA
 from cluster.node import Node
 from cluster.propagate import encode_command
@@ -32,7 +32,7 @@ def test_wait_counts_acks_of_the_callers_own_last_write():
     assert busy.woff == primary.offset > mine
     execute(replica, [b"REPLCONF", b"ACK", b"%d" % mine])      # acked up to `small`'s write
     assert execute(small, [b"WAIT", b"1", b"100"]) == 1        # not waiting for `busy`'s
-    assert execute(busy, [b"WAIT", b"1", b"100"]).__class__ is Await
+    assert execute(busy, [b"WAIT", b"1", b"100"]).__class__ is Block
     reader = node.new_client()
     execute(reader, [b"GET", b"mine"])                        # a read moves nothing
     assert reader.woff == 0 and execute(reader, [b"WAIT", b"1", b"0"]) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster import repl_replica
+from cluster import repl_primary, repl_replica
 from cluster.dispatch import execute
 from cluster.node import Node
 from cluster.propagate import encode_command
@@ -127,19 +127,25 @@ def test_replicaof_errors():
 
 def test_stream_is_passed_on_verbatim_and_own_propagation_muted():
     node = Node()
-    got = []
-    node.propagator.sinks.append(got.append)
+    primary = repl_primary.get(node)
+    primary.create_backlog()                    # the replication stream's sink
+    aof = []
+    node.propagator.sinks.append(aof.append)   # an AOF-like sink
     link = _linked(node, offset=0)
     node.config.set("replica-read-only", "no")
     data = (encode_command([b"SELECT", b"2"]) + encode_command([b"SET", b"a", b"1"])
             + encode_command([b"PING"]) + encode_command([b"SET", b"b", b"2", b"EX", b"9"]))
     link.apply(data[:-3])
     link.apply(data[-3:])
-    assert b"".join(got) == data               # verbatim, nothing re-encoded (no PXAT)
-    got.clear()
+    assert bytes(primary.backlog) == data       # verbatim, nothing re-encoded (no PXAT)
+    assert b"".join(aof).endswith(data)
+    aof.clear()
     c = node.new_client()
-    execute(c, [b"SET", b"own", b"1"])         # a writable replica's own write re-selects
-    assert got == [encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"own", b"1"])]
+    execute(c, [b"SET", b"own", b"1"])         # a writable replica's own write: AOF only
+    assert aof == [encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"own", b"1"])]
+    assert bytes(primary.backlog) == data and node.master_repl_offset == len(data)
+    link.apply(encode_command([b"SET", b"c", b"3"]))       # the stream is in db 2 again
+    assert aof[-1] == encode_command([b"SELECT", b"2"]) + encode_command([b"SET", b"c", b"3"])
 
 
 def test_cluster_mode_refuses_replicaof_and_follows_cluster_replicate():

@@ -39,7 +39,35 @@ class Waiting(dict):
         READY.append((db, key))
 
 
-class Waiter:
+class Blocked:
+    """A parked client CLIENT UNBLOCK can find in WAITERS (a Waiter on keys, or WAIT's
+    cluster.wait_block.WaitBlock): subclasses have client, reply, done and _event."""
+
+    __slots__ = ()
+
+    def finish(self, reply) -> None:
+        """End the wait with `reply` (served, timed out, unblocked, redirected)."""
+        if self.done:
+            return
+        self.done = True
+        self.reply = reply
+        self.unregister()
+        if self._event is not None:
+            self._event.set()
+
+    def unregister(self) -> None:
+        self._unlist()
+
+    def _unlist(self) -> None:
+        node = self.client.node
+        per_node = WAITERS.get(node)
+        if per_node is not None and per_node.get(self.client.id) is self:
+            del per_node[self.client.id]
+            if not per_node:
+                del WAITERS[node]
+
+
+class Waiter(Blocked):
     __slots__ = ("client", "db", "keys", "kind", "serve", "timeout_reply", "reply", "done",
                  "_event")
 
@@ -77,21 +105,7 @@ class Waiter:
                 pass
             if not queue:
                 del blocking[key]
-        per_node = WAITERS.get(self.client.node)
-        if per_node is not None and per_node.get(self.client.id) is self:
-            del per_node[self.client.id]
-            if not per_node:
-                del WAITERS[self.client.node]
-
-    def finish(self, reply) -> None:
-        """End the wait with `reply` (served, timed out, unblocked, redirected)."""
-        if self.done:
-            return
-        self.done = True
-        self.reply = reply
-        self.unregister()
-        if self._event is not None:
-            self._event.set()
+        self._unlist()
 
     async def wait(self, timeout_ms: int | None):
         """The connection's side: park until finished or timed out; return the reply."""

@@ -11,10 +11,10 @@ from typing import Callable
 
 import trio
 
-from cluster.blocking import WAITERS, _watch_hangup
+from cluster.blocking import WAITERS, Blocked, _watch_hangup
 
 
-class WaitBlock:
+class WaitBlock(Blocked):
     __slots__ = ("client", "count", "numreplicas", "primary", "done", "reply", "_event")
 
     def __init__(self, client, count: Callable[[], int], numreplicas: int, primary=None):
@@ -30,22 +30,6 @@ class WaitBlock:
     @property
     def timeout_reply(self) -> int:
         return self.count()
-
-    def finish(self, reply) -> None:
-        if self.done:
-            return
-        self.done = True
-        self.reply = reply
-        self.unregister()
-        self._event.set()
-
-    def unregister(self) -> None:
-        node = self.client.node
-        per_node = WAITERS.get(node)
-        if per_node is not None and per_node.get(self.client.id) is self:
-            del per_node[self.client.id]
-            if not per_node:
-                del WAITERS[node]
 
     def _enough(self) -> bool:
         return self.primary is not None and self.count() >= self.numreplicas

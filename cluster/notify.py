@@ -66,6 +66,19 @@ def notify(client, kind: int, event: bytes, key: bytes, db_id: int | None = None
         publish_event(client.node, event, key, client.db.id if db_id is None else db_id)
 
 
+def elements_removed(client, kind: int, event: bytes, key: bytes, value) -> None:
+    """Elements were taken out of the collection `value` stored at `key`: the command's
+    event, then the key changed or, emptied, deleted with a `del` event (Redis's type
+    commands all end this way)."""
+    notify(client, kind, event, key)
+    db = client.db
+    if len(value):
+        db.modified(key)
+    else:
+        db.delete(key)
+        notify(client, GENERIC, b"del", key)
+
+
 def notify_node(node, kind: int, event: bytes, key: bytes, db_id: int) -> None:
     """The same without a client (active / lazy expiry)."""
     if node.notify_flags & kind:

@@ -17,7 +17,7 @@ from cluster.commands.args import INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INT, SYNT
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
 from cluster.keyspace import TYPE_NAMES, WRONGTYPE
-from cluster.notify import GENERIC, HASH, notify
+from cluster.notify import HASH, elements_removed, notify
 from cluster.reply import OK, ReplyError
 from cluster.snapshot import COPIERS
 from cluster.table import command
@@ -217,12 +217,7 @@ def hdel(client, argv):
                 break
     if deleted:
         h.scan_cache = None
-        notify(client, HASH, b"hdel", key)
-        if h:
-            db.modified(key)
-        else:
-            db.delete(key)
-            notify(client, GENERIC, b"del", key)
+        elements_removed(client, HASH, b"hdel", key, h)
     return deleted
 
 

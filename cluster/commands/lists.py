@@ -14,7 +14,7 @@ from itertools import islice
 
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.keyspace import WRONGTYPE
-from cluster.notify import GENERIC, LIST, notify
+from cluster.notify import LIST, elements_removed, notify
 from cluster.reply import NULL_ARRAY, OK, ReplyError
 from cluster.table import command
 
@@ -102,12 +102,7 @@ def _pop(client, argv, left: bool):
     else:
         take = items.popleft if left else items.pop
         popped = [take() for _ in range(min(count, len(items)))]
-    notify(client, LIST, b"lpop" if left else b"rpop", key)
-    if items:
-        db.modified(key)
-    else:
-        db.delete(key)
-        notify(client, GENERIC, b"del", key)
+    elements_removed(client, LIST, b"lpop" if left else b"rpop", key, items)
     return popped
 
 
@@ -261,12 +256,7 @@ def ltrim(client, argv):
             items.popleft()
         for _ in range(ltrim_right):
             items.pop()
-    notify(client, LIST, b"ltrim", key)
-    if items:
-        db.modified(key)
-    else:
-        db.delete(key)
-        notify(client, GENERIC, b"del", key)
+    elements_removed(client, LIST, b"ltrim", key, items)
     return OK
 
 
@@ -297,12 +287,7 @@ def lrem(client, argv):
         kept.reverse()
     items.clear()
     items.extend(kept)
-    notify(client, LIST, b"lrem", key)
-    if items:
-        db.modified(key)
-    else:
-        db.delete(key)
-        notify(client, GENERIC, b"del", key)
+    elements_removed(client, LIST, b"lrem", key, items)
     return removed
 
 

@@ -14,7 +14,7 @@ from cluster import blocking
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.lists import _list
 from cluster.keyspace import WRONGTYPE
-from cluster.notify import GENERIC, LIST, notify
+from cluster.notify import LIST, elements_removed, notify
 from cluster.reply import NULL_ARRAY, ReplyError
 from cluster.table import command
 
@@ -79,13 +79,7 @@ def _where(raw: bytes) -> bool:
 def pop_some(client, key: bytes, items: deque, left: bool, count: int) -> list:
     take = items.popleft if left else items.pop
     popped = [take() for _ in range(min(count, len(items)))]
-    db = client.db
-    notify(client, LIST, b"lpop" if left else b"rpop", key)
-    if items:
-        db.modified(key)
-    else:
-        db.delete(key)
-        notify(client, GENERIC, b"del", key)
+    elements_removed(client, LIST, b"lpop" if left else b"rpop", key, items)
     return popped
 
 
@@ -106,12 +100,7 @@ def move(client, src: bytes, dst: bytes, left: bool, to_left: bool):
     else:
         target.append(value)
     notify(client, LIST, b"lpush" if to_left else b"rpush", dst)
-    notify(client, LIST, b"lpop" if left else b"rpop", src)
-    if items:
-        db.modified(src)
-    else:
-        db.delete(src)
-        notify(client, GENERIC, b"del", src)
+    elements_removed(client, LIST, b"lpop" if left else b"rpop", src, items)
     return value
 
 

@@ -16,7 +16,7 @@ from cluster.commands.args import INT64_MAX, NOT_INT, SYNTAX, string2ll
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
 from cluster.keyspace import TYPE_NAMES, WRONGTYPE
-from cluster.notify import GENERIC, SET, notify
+from cluster.notify import GENERIC, SET, elements_removed, notify
 from cluster.reply import ReplyError, RespSet, SetReply
 from cluster.snapshot import COPIERS
 from cluster.table import command
@@ -131,12 +131,7 @@ def srem(client, argv):
     removed = before - len(s)
     if removed:
         s.scan_cache = None
-        notify(client, SET, b"srem", key)
-        if s:
-            db.modified(key)
-        else:
-            db.delete(key)
-            notify(client, GENERIC, b"del", key)
+        elements_removed(client, SET, b"srem", key, s)
     return removed
 
 

@@ -8,7 +8,7 @@ from cluster.commands.args import SYNTAX
 from cluster.commands.zset_args import (parse_int, parse_lex_item, parse_limit,
                                         parse_range_item)
 from cluster.commands.zsets import ACL, G, pairs_reply, store_result, zset_of
-from cluster.notify import GENERIC, ZSET, notify
+from cluster.notify import ZSET, elements_removed
 from cluster.reply import ReplyError
 from cluster.table import command
 
@@ -224,12 +224,7 @@ def _remrange(client, argv, kind: str) -> int:
         lo, hi = zs.lex_span(*bounds)
     removed = zs.delete_span(lo, hi)
     if removed:
-        notify(client, ZSET, b"zremrangeby" + kind.encode(), key)
-        if len(zs):
-            db.modified(key)
-        else:
-            db.delete(key)
-            notify(client, GENERIC, b"del", key)
+        elements_removed(client, ZSET, b"zremrangeby" + kind.encode(), key, zs)
     return removed
 
 

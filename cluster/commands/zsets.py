@@ -12,7 +12,7 @@ from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
 from cluster.commands.zset_args import NAN_SCORE, parse_score
 from cluster.keyspace import TYPE_NAMES, WRONGTYPE
-from cluster.notify import GENERIC, ZSET, notify
+from cluster.notify import GENERIC, ZSET, elements_removed, notify
 from cluster.reply import NULL_ARRAY, ReplyError, format_double
 from cluster.scanindex import ScanIndex
 from cluster.snapshot import COPIERS
@@ -248,12 +248,7 @@ def zrem(client, argv):
             if not len(zs):
                 break
     if deleted:
-        notify(client, ZSET, b"zrem", key)
-        if len(zs):
-            db.modified(key)
-        else:
-            db.delete(key)
-            notify(client, GENERIC, b"del", key)
+        elements_removed(client, ZSET, b"zrem", key, zs)
     return deleted
 
 
@@ -275,12 +270,7 @@ def pop_from(client, keys, from_max: bool, count: int | None, nested: bool):
     for _ in range(min(want, len(zs))):
         member, score = zs.pop(from_max)
         popped.append((score, member))
-    notify(client, ZSET, b"zpopmax" if from_max else b"zpopmin", key)
-    if len(zs):
-        db.modified(key)
-    else:
-        db.delete(key)
-        notify(client, GENERIC, b"del", key)
+    elements_removed(client, ZSET, b"zpopmax" if from_max else b"zpopmin", key, zs)
     if nested:
         client.propagate_as = [[b"ZPOPMAX" if from_max else b"ZPOPMIN", key,
                                 b"%d" % len(popped)]]

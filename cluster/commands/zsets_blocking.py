@@ -9,7 +9,7 @@ from cluster import blocking
 from cluster.commands.args import string2ll
 from cluster.commands.lists_move import mpop_specs, numkeys_getkeys, parse_mpop
 from cluster.commands.zsets import zset_of
-from cluster.notify import GENERIC, ZSET, notify
+from cluster.notify import ZSET, elements_removed
 from cluster.reply import NULL_ARRAY, ReplyError
 from cluster.table import command, subcommand
 from cluster.zset import ZSet
@@ -19,13 +19,7 @@ _MINMAX = {b"min": False, b"max": True}
 
 def _pop(client, key: bytes, zs: ZSet, from_max: bool, count: int) -> list:
     popped = [zs.pop(from_max) for _ in range(min(count, len(zs)))]
-    db = client.db
-    notify(client, ZSET, b"zpopmax" if from_max else b"zpopmin", key)
-    if len(zs):
-        db.modified(key)
-    else:
-        db.delete(key)
-        notify(client, GENERIC, b"del", key)
+    elements_removed(client, ZSET, b"zpopmax" if from_max else b"zpopmin", key, zs)
     return popped
 
 

@@ -13,9 +13,9 @@ import sys
 import trio
 
 from cluster import REDIS_VERSION, __version__
-from cluster.config import Config, ConfigFileError, ConfigOpenError
-from cluster.config_file import options_text, read_config_file
-from cluster.log import Logger
+from cluster.config.live import Config, ConfigFileError, ConfigOpenError
+from cluster.config.file import options_text, read_config_file
+from cluster.base.log import Logger
 
 
 def load_config(args: list[str], stdin=None) -> Config:
@@ -67,11 +67,11 @@ def run_server(args: list[str]) -> int:
     if config["daemonize"]:
         log.warning("daemonize is not supported: running in the foreground")
     from cluster.node import Node
-    from cluster.server import run_node
+    from cluster.server.edge import run_node
     log.role = "M"
     node = Node(config, log=log)
     if config["cluster-enabled"]:
-        from cluster.cluster_node import ClusterStartError, attach
+        from cluster.bus.cluster_node import ClusterStartError, attach
         try:
             attach(node, config["cluster-config-file"])
         except ClusterStartError as err:

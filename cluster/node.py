@@ -1,6 +1,6 @@
 """One node's state, without I/O: configuration, keyspace, clients, stats, propagation.
 
-The trio edge (`cluster.server`) owns sockets and time; it calls `set_time` before each
+The trio edge (`cluster.server.edge`) owns sockets and time; it calls `set_time` before each
 batch of commands and `cron` every 1/hz seconds.
 """
 from __future__ import annotations
@@ -11,15 +11,15 @@ import time
 from typing import Callable
 
 from cluster import REDIS_VERSION, __version__
-from cluster.client import Client
-from cluster.config import Config
-from cluster.keyspace import Database, Keyspace
-from cluster.log import Logger
-from cluster.pause import writes_paused
-from cluster.propagate import Propagator
-from cluster.notify import EXPIRED, notify_node
-from cluster.pubsub import PubSub
-from cluster.stats import SlowLog, Stats
+from cluster.execution.client import Client
+from cluster.config.live import Config
+from cluster.keyspace.databases import Database, Keyspace
+from cluster.base.log import Logger
+from cluster.execution.pause import writes_paused
+from cluster.replication.propagate import Propagator
+from cluster.keyspace.notify import EXPIRED, notify_node
+from cluster.execution.pubsub import PubSub
+from cluster.execution.stats import SlowLog, Stats
 
 
 class Node:
@@ -49,20 +49,20 @@ class Node:
         # Hooks the I/O edge installs.
         self.request_shutdown: Callable[[], None] = lambda: None
         self.tcp_port = self.config["port"]
-        # The cluster bus side (cluster.cluster_node.ClusterNode) when cluster-enabled;
+        # The cluster bus side (cluster.bus.cluster_node.ClusterNode) when cluster-enabled;
         # attached by the process start-up (cli.server) or a test, None in standalone.
         self.cluster = None
-        # MIGRATE: keys held by migrations in flight (cluster.inflight) and the cached
-        # connections to targets (cluster.migrate_io.SocketCache, made on first use).
+        # MIGRATE: keys held by migrations in flight (cluster.execution.inflight) and the cached
+        # connections to targets (cluster.bus.migrate_io.SocketCache, made on first use).
         self.inflight_keys: dict = {}
         self.migrate_sockets = None
-        # Replication, replica side (cluster.repl_replica.ReplicaLink) while we replicate.
+        # Replication, replica side (cluster.replication.replica.ReplicaLink) while we replicate.
         self.repl_link = None
         self.master_repl_offset = 0     # the replication stream's offset (WAIT: client.woff)
-        self.pubsub = PubSub(self)      # channels, patterns, shard channels (cluster.pubsub)
+        self.pubsub = PubSub(self)      # channels, patterns, shard channels (cluster.execution.pubsub)
         self.script_busy = None         # the ScriptRun past busy-reply-threshold (scripting)
-        self.aof = None                 # cluster.persist_aof.Aof while appendonly is on
-        from cluster import persist_aof
+        self.aof = None                 # cluster.persistence.aof.Aof while appendonly is on
+        from cluster.persistence import aof as persist_aof
         persist_aof.install(self)       # CONFIG SET appendonly yes|no
 
     # -- time ---------------------------------------------------------------------
@@ -89,7 +89,7 @@ class Node:
             self.migrate_sockets.close_idle(now)
         if self.aof is not None:
             self.aof.cron()             # flush, everysec bookkeeping, auto rewrite
-        primary = getattr(self, "repl_primary", None)   # cluster.repl_primary, once used
+        primary = getattr(self, "repl_primary", None)   # cluster.replication.primary, once used
         if primary is not None:
             primary.cron()
         timeout = self.config["timeout"]
@@ -119,7 +119,7 @@ class Node:
         return self.keyspace[index]
 
     def deliver_cluster_message(self, channel: bytes, payload: bytes, shard: bool) -> None:
-        """A PUBLISH / SPUBLISH from the cluster bus (cluster.cluster_node's hook)."""
+        """A PUBLISH / SPUBLISH from the cluster bus (cluster.bus.cluster_node's hook)."""
         self.pubsub.deliver_cluster_message(channel, payload, shard)
 
     # -- propagation --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Listening sockets, shared by the client port (cluster.server) and the bus (transport).
+"""Listening sockets, shared by the client port (cluster.server.edge) and the bus (transport).
 
 Lives in gossip/, the lower of the two layers, so both can import it.
 """

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench_persist.py [--keys 1000000]
 
 Ours is measured in-process with the code the server runs (persist_rdb.save; then
-parse_file + apply as cluster.loading does at start). redis-server loads the very same
+parse_file + apply as cluster.persistence.loading does at start). redis-server loads the very same
 dump.rdb and its log line "DB loaded from disk: X seconds" is reported next to ours.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cluster.node import Node  # noqa: E402
-from cluster import persist_rdb  # noqa: E402
+from cluster.persistence import rdb_file as persist_rdb  # noqa: E402
 
 
 def _redis_load_seconds(directory: str) -> float | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from cluster.reply import Push, Replies
+from cluster.resp.reply import Push, Replies
 
 
 class PubSub:

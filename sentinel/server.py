@@ -13,8 +13,8 @@ import time
 import trio
 
 from cluster import REDIS_VERSION
-from cluster.protocol import RequestParser
-from cluster.reply import NO_REPLY, Replies, ReplyError, encode
+from cluster.resp.parser import RequestParser
+from cluster.resp.reply import NO_REPLY, Replies, ReplyError, encode
 from sentinel import commands, config
 from sentinel.effects import Command, Connect, Disconnect, Event, Log, RunScript, SaveConfig
 from sentinel.links import OutLink
@@ -95,7 +95,7 @@ class SentinelServer:
                              "correct?")
         if argv[-1].decode() != self.opts.requirepass:
             raise ReplyError("WRONGPASS invalid username-password pair or user is disabled.")
-        from cluster.reply import OK
+        from cluster.resp.reply import OK
         return OK
 
     def info(self, section: str) -> str:
@@ -304,7 +304,7 @@ class SentinelServer:
 
 def run(args: list[str]) -> int:
     """`pyredis-cluster sentinel sentinel.conf [--port N] [--directive value ...]`."""
-    from cluster.log import Logger
+    from cluster.base.log import Logger
     from sentinel.state import SentinelState
     args = [a for a in args if a != "--sentinel"]
     path = None

@@ -1,4 +1,4 @@
-"""Command modules. Importing this package registers every command in `cluster.table`.
+"""Command modules. Importing this package registers every command in `cluster.execution.table`.
 
 The import order is the registration order, which is the order COMMAND lists commands in.
 """

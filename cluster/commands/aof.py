@@ -1,9 +1,9 @@
-"""BGREWRITEAOF (cluster.persist_aof does the work)."""
+"""BGREWRITEAOF (cluster.persistence.aof does the work)."""
 from __future__ import annotations
 
-from cluster import persist_aof
-from cluster.reply import ReplyError, Status
-from cluster.table import command
+from cluster.persistence import aof as persist_aof
+from cluster.resp.reply import ReplyError, Status
+from cluster.execution.table import command
 
 
 @command("bgrewriteaof", 1, "admin noscript no_async_loading", group="server",

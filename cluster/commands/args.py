@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from cluster.numbers import INT64_MAX, INT64_MIN, string2ll  # noqa: F401 (re-exported)
-from cluster.reply import ReplyError
+from cluster.base.numbers import INT64_MAX, INT64_MIN, string2ll  # noqa: F401 (re-exported)
+from cluster.resp.reply import ReplyError
 
 SYNTAX = "ERR syntax error"
 NOT_INT = "ERR value is not an integer or out of range"

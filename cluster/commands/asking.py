@@ -1,4 +1,4 @@
-"""ASKING: the one-shot flag that lets an importing node serve a slot (cluster.routing).
+"""ASKING: the one-shot flag that lets an importing node serve a slot (cluster.execution.routing).
 
 The flag lasts for the next command (dispatch clears it after any command but ASKING
 itself, run or rejected), or until EXEC when that command is MULTI (queued commands do not
@@ -6,8 +6,8 @@ clear it), as Redis's resetClient does.
 """
 from __future__ import annotations
 
-from cluster.reply import OK, ReplyError
-from cluster.table import command
+from cluster.resp.reply import OK, ReplyError
+from cluster.execution.table import command
 
 
 @command("asking", 1, "fast", group="cluster", acl="@connection", since="3.0.0",

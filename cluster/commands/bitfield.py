@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.bitmaps import NOT_INT, bit_offset, grown, string_value
-from cluster.notify import STRING, notify
-from cluster.reply import ReplyError
-from cluster.table import command
+from cluster.keyspace.notify import STRING, notify
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import command
 
 BAD_TYPE = ("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
             "supported but i64 is.")

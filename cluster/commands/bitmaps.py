@@ -7,10 +7,10 @@ BITFIELD / BITFIELD_RO live in `cluster.commands.bitfield`.
 from __future__ import annotations
 
 from cluster.commands.args import SYNTAX, string2ll
-from cluster.keyspace import WRONGTYPE
-from cluster.notify import GENERIC, STRING, notify
-from cluster.reply import ReplyError
-from cluster.table import command
+from cluster.keyspace.databases import WRONGTYPE
+from cluster.keyspace.notify import GENERIC, STRING, notify
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import command
 
 BAD_OFFSET = "ERR bit offset is not an integer or out of range"
 BAD_BIT = "ERR bit is not an integer or out of range"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from cluster.commands.args import SYNTAX, parse_int
-from cluster.glob import compile_glob
-from cluster.reply import ReplyError
+from cluster.base.glob import compile_glob
+from cluster.resp.reply import ReplyError
 
 _MASK = (1 << 63) - 1
 EMPTY_SCAN = [b"0", []]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import hmac
 
 from cluster.commands.args import parse_int
-from cluster.reply import OK, PONG, ReplyError, Status
-from cluster.table import command
+from cluster.resp.reply import OK, PONG, ReplyError, Status
+from cluster.execution.table import command
 
 _HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, "
                  "otherwise the HELLO AUTH <user> <pass> option can be used to "

@@ -5,9 +5,9 @@ PEXPIREAT (an expiry already in the past as DEL/UNLINK).
 from __future__ import annotations
 
 from cluster.commands.args import INT64_MAX, INT64_MIN, parse_int
-from cluster.notify import GENERIC, notify
-from cluster.reply import ReplyError
-from cluster.table import command
+from cluster.keyspace.notify import GENERIC, notify
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import command
 
 _EXPIRE_NX, _EXPIRE_XX, _EXPIRE_GT, _EXPIRE_LT = 1, 2, 4, 8
 

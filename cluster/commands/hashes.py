@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from itertools import islice
 
-from cluster import longdouble
+from cluster.base import longdouble
 from cluster.commands import collscan
 from cluster.commands.args import INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INT, SYNTAX, string2ll
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
-from cluster.keyspace import TYPE_NAMES, WRONGTYPE
-from cluster.notify import HASH, elements_removed, notify
-from cluster.reply import OK, ReplyError
-from cluster.snapshot import COPIERS
-from cluster.table import command
+from cluster.keyspace.databases import TYPE_NAMES, WRONGTYPE
+from cluster.keyspace.notify import HASH, elements_removed, notify
+from cluster.resp.reply import OK, ReplyError
+from cluster.keyspace.snapshot import COPIERS
+from cluster.execution.table import command
 
 RANGE_MSG = ("ERR value is out of range, value must between -9223372036854775807 and "
              "9223372036854775807")

@@ -1,17 +1,17 @@
 """HyperLogLog commands: PFADD, PFCOUNT, PFMERGE (Redis 7.0 hyperloglog.c).
 
-An HLL is a plain string value in Redis's own format (see `cluster.hll`), so GET, DUMP,
+An HLL is a plain string value in Redis's own format (see `cluster.keyspace.hll`), so GET, DUMP,
 RESTORE and the RDB snapshot carry it unchanged, and a real server's HLL restored here
 counts the same. PFCOUNT of one key caches the count in the value's header (a change:
 WATCH sees it, as in Redis).
 """
 from __future__ import annotations
 
-from cluster import hll
-from cluster.keyspace import WRONGTYPE
-from cluster.notify import STRING, notify
-from cluster.reply import OK, ReplyError
-from cluster.table import command
+from cluster.keyspace import hll
+from cluster.keyspace.databases import WRONGTYPE
+from cluster.keyspace.notify import STRING, notify
+from cluster.resp.reply import OK, ReplyError
+from cluster.execution.table import command
 
 NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
 CORRUPTED = "INVALIDOBJ Corrupted HLL object detected"

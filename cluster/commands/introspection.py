@@ -1,6 +1,6 @@
 """COMMAND and its subcommands: the command table as Redis 7.0 describes itself.
 
-Everything here is generated from `cluster.table.TABLE`. Reply shapes follow Redis 7.0:
+Everything here is generated from `cluster.execution.table.TABLE`. Reply shapes follow Redis 7.0:
 an entry is [name, arity, flags, first, last, step, categories, tips, key specs,
 subcommands]; flags, categories, tips and key specs are RESP3 sets, key specs and docs
 are maps.
@@ -8,9 +8,9 @@ are maps.
 from __future__ import annotations
 
 from cluster.commands.args import string2ll
-from cluster.glob import compile_glob
-from cluster.reply import ReplyError, SetReply, Status
-from cluster.table import TABLE, Command, command, subcommand
+from cluster.base.glob import compile_glob
+from cluster.resp.reply import ReplyError, SetReply, Status
+from cluster.execution.table import TABLE, Command, command, subcommand
 
 # The order Redis lists these in; flags not named here (sentinel, may_replicate, ...)
 # are never shown.

@@ -4,18 +4,18 @@ in `cluster.commands.expire`, OBJECT in `cluster.commands.objects`, DUMP and RES
 `cluster.commands.serialize`.
 
 SCAN's cursor is Redis's reverse-binary bucket cursor over a per-database hash index
-(`cluster.scanindex`, which explains why every key present for a whole iteration is
+(`cluster.keyspace.scanindex`, which explains why every key present for a whole iteration is
 returned at least once even when keys come and go between calls).
 """
 from __future__ import annotations
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
-from cluster.glob import compile_glob
-from cluster.keyspace import type_name
-from cluster.notify import GENERIC, notify
-from cluster.reply import OK, ReplyError, Status
-from cluster.scanindex import ScanIndex
-from cluster.table import command
+from cluster.base.glob import compile_glob
+from cluster.keyspace.databases import type_name
+from cluster.keyspace.notify import GENERIC, notify
+from cluster.resp.reply import OK, ReplyError, Status
+from cluster.keyspace.scanindex import ScanIndex
+from cluster.execution.table import command
 
 SAME_OBJECT = "ERR source and destination objects are the same"
 DB_RANGE = "ERR DB index is out of range"

@@ -6,8 +6,8 @@ the same subsequence and the same ranges.
 from __future__ import annotations
 
 from cluster.commands.args import NOT_INT, SYNTAX, string2ll
-from cluster.reply import ReplyError
-from cluster.table import command
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import command
 
 
 def _table(a: bytes, b: bytes) -> list[list[int]]:

@@ -13,10 +13,10 @@ from collections import deque
 from itertools import islice
 
 from cluster.commands.args import SYNTAX, string2ll
-from cluster.keyspace import WRONGTYPE
-from cluster.notify import LIST, elements_removed, notify
-from cluster.reply import NULL_ARRAY, OK, ReplyError
-from cluster.table import command
+from cluster.keyspace.databases import WRONGTYPE
+from cluster.keyspace.notify import LIST, elements_removed, notify
+from cluster.resp.reply import NULL_ARRAY, OK, ReplyError
+from cluster.execution.table import command
 
 NOT_INT = "ERR value is not an integer or out of range"
 NOT_POSITIVE = "ERR value is out of range, must be positive"

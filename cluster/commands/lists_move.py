@@ -3,20 +3,20 @@ BLMPOP.
 
 A blocking pop that finds a list serves itself at once and propagates the non-blocking
 form (BLPOP -> LPOP key, BLMPOP -> LPOP key n, BLMOVE -> LMOVE, BRPOPLPUSH -> RPOPLPUSH),
-as Redis 7.0 does; otherwise it blocks (cluster.blocking), except inside MULTI/EXEC where
+as Redis 7.0 does; otherwise it blocks (cluster.execution.blocking), except inside MULTI/EXEC where
 it answers the timeout reply at once. Error order follows 7.0 t_list.c.
 """
 from __future__ import annotations
 
 from collections import deque
 
-from cluster import blocking
+from cluster.execution import blocking
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.lists import _list
-from cluster.keyspace import WRONGTYPE
-from cluster.notify import LIST, elements_removed, notify
-from cluster.reply import NULL_ARRAY, ReplyError
-from cluster.table import command
+from cluster.keyspace.databases import WRONGTYPE
+from cluster.keyspace.notify import LIST, elements_removed, notify
+from cluster.resp.reply import NULL_ARRAY, ReplyError
+from cluster.execution.table import command
 
 _RANGE = {"type": "range", "spec": {"lastkey": 0, "keystep": 1, "limit": 0}}
 MOVE_SPECS = (

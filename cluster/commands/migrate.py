@@ -4,10 +4,10 @@ MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password 
 AUTH2 username password] [KEYS key [key ...]]
 
 The handler parses (Redis 7.0.15's order and words), looks the keys up, serializes the
-ones present (DUMP format, `cluster.dump`) with their remaining TTL, and then:
+ones present (DUMP format, `cluster.encoding.dump`) with their remaining TTL, and then:
   * normally returns an `Await`: the connection runs the transfer on trio
-    (`cluster.migrate_io.run_async`) while the node serves other clients; the keys stay
-    held (`cluster.inflight`) until the outcome is applied, so nobody changes or reads a
+    (`cluster.bus.migrate_io.run_async`) while the node serves other clients; the keys stay
+    held (`cluster.execution.inflight`) until the outcome is applied, so nobody changes or reads a
     copy that is about to leave;
   * inside MULTI/EXEC runs the transfer blocking (`run_sync`), as Redis always does: the
     transaction stays atomic and its replies are Redis's.
@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import trio
 
-from cluster import inflight
+from cluster.execution import inflight
 from cluster.commands.args import SYNTAX, parse_int
 from cluster.commands.serialize import _list_fill, restore_generic
-from cluster.dispatch import Await
-from cluster.dump import dump
-from cluster.migrate_io import Job, SocketCache, port_number, run_async, run_sync
-from cluster.propagate import encode_command
-from cluster.reply import OK, ReplyError, Status
-from cluster.table import command
+from cluster.execution.dispatch import Await
+from cluster.encoding.dump import dump
+from cluster.bus.migrate_io import Job, SocketCache, port_number, run_async, run_sync
+from cluster.replication.propagate import encode_command
+from cluster.resp.reply import OK, ReplyError, Status
+from cluster.execution.table import command
 
 NOKEY = Status(b"NOKEY")
 KEYS_NEED_EMPTY = ("ERR When using MIGRATE KEYS option, the key argument must be set to "

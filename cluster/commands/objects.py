@@ -5,9 +5,9 @@ counter).
 from __future__ import annotations
 
 from cluster.commands.args import string2ll
-from cluster.keyspace import type_name
-from cluster.reply import ReplyError
-from cluster.table import container, subcommand
+from cluster.keyspace.databases import type_name
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import container, subcommand
 
 OBJ_SHARED_REFCOUNT = 2147483647
 OBJ_SHARED_INTEGERS = 10000

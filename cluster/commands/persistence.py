@@ -1,9 +1,9 @@
-"""SAVE and BGSAVE [SCHEDULE] (cluster.persist_rdb does the work; LASTSAVE is in server.py)."""
+"""SAVE and BGSAVE [SCHEDULE] (cluster.persistence.rdb_file does the work; LASTSAVE is in server.py)."""
 from __future__ import annotations
 
-from cluster import persist_rdb
-from cluster.reply import OK, ReplyError, Status
-from cluster.table import command
+from cluster.persistence import rdb_file as persist_rdb
+from cluster.resp.reply import OK, ReplyError, Status
+from cluster.execution.table import command
 
 _IN_PROGRESS = "ERR Background save already in progress"
 _OTHER_CHILD = ("ERR Another child process is active (AOF?): can't BGSAVE right now. "

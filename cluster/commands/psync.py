@@ -1,20 +1,21 @@
 """PSYNC / SYNC / REPLCONF: the commands a replica sends its primary (primary side).
 
 PSYNC and SYNC answer through the hand-over: the handler attaches the replica
-(cluster.repl_primary) with `+CONTINUE` + the backlog tail queued, or with a full sync to
-send (`+FULLRESYNC`, then the RDB of a `cluster.snapshot` view taken here, at the offset
-it announces), and sets `client.handover`; the connection (cluster.server) then gives the
+(cluster.replication.primary) with `+CONTINUE` + the backlog tail queued, or with a full sync to
+send (`+FULLRESYNC`, then the RDB of a `cluster.keyspace.snapshot` view taken here, at the offset
+it announces), and sets `client.handover`; the connection (cluster.server.edge) then gives the
 socket to `repl_primary.serve_replica` instead of sending a reply.
 """
 from __future__ import annotations
 
 import trio
 
-from cluster import repl_primary, snapshot
+from cluster.replication import primary as repl_primary
+from cluster.keyspace import snapshot
 from cluster.commands.args import NOT_INT, parse_int
-from cluster.rdb import default_aux
-from cluster.reply import NO_REPLY, OK, ReplyError
-from cluster.table import command
+from cluster.encoding.rdb import default_aux
+from cluster.resp.reply import NO_REPLY, OK, ReplyError
+from cluster.execution.table import command
 
 _FLAGS = "admin noscript no_async_loading no_multi"
 
@@ -105,7 +106,7 @@ def replconf(client, argv):
                 repl_primary.get(client.node).ack(client, parse_int(val, NOT_INT))
             return NO_REPLY      # never answered (a non-replica too, as Redis)
         elif opt == b"getack":
-            return NO_REPLY      # answered by the replica link (cluster.repl_replica)
+            return NO_REPLY      # answered by the replica link (cluster.replication.replica)
         elif opt in (b"rdb-only", b"rdb-filter-only"):
             pass
         else:

@@ -1,6 +1,6 @@
 """Pub/Sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, PUBSUB ...
 
-The registry and delivery are cluster.pubsub (node.pubsub). (Un)subscribe confirmations
+The registry and delivery are cluster.execution.pubsub (node.pubsub). (Un)subscribe confirmations
 are one reply per channel (`Replies`): RESP3 pushes, RESP2 arrays. In cluster mode
 PUBLISH also goes over the bus to every node, SPUBLISH to the nodes of this shard; in
 standalone both are propagated to replicas (forceCommandPropagation), whose subscribers
@@ -9,10 +9,10 @@ get them too.
 from __future__ import annotations
 
 from cluster.commands.server import help_reply
-from cluster.glob import compile_glob
-from cluster.propagate import REPL
-from cluster.reply import ReplyError, Replies
-from cluster.table import command, container, subcommand
+from cluster.base.glob import compile_glob
+from cluster.replication.propagate import REPL
+from cluster.resp.reply import ReplyError, Replies
+from cluster.execution.table import command, container, subcommand
 
 _SUB = dict(group="pubsub", acl="@pubsub")
 

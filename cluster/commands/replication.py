@@ -1,10 +1,10 @@
 """REPLICAOF / SLAVEOF host port | NO ONE (the replica side of replication)."""
 from __future__ import annotations
 
-from cluster import repl_replica
-from cluster.numbers import string2ll
-from cluster.reply import OK, ReplyError, Status
-from cluster.table import command
+from cluster.replication import replica as repl_replica
+from cluster.base.numbers import string2ll
+from cluster.resp.reply import OK, ReplyError, Status
+from cluster.execution.table import command
 
 _ALREADY = Status(b"OK Already connected to specified master")
 

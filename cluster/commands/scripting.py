@@ -1,16 +1,17 @@
 """EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT LOAD|EXISTS|FLUSH|KILL|DEBUG|HELP.
 
-The Lua side lives in cluster.scripting (see its docstring for the threading design).
+The Lua side lives in cluster.scripting.runtime (see its docstring for the threading design).
 """
 from __future__ import annotations
 
 import trio
 
-from cluster import lua_shebang, scripting
+from cluster.scripting import lua_shebang
+from cluster.scripting import runtime as scripting
 from cluster.commands.args import parse_int
-from cluster.dispatch import Await
-from cluster.reply import OK, ReplyError
-from cluster.table import command, container, subcommand
+from cluster.execution.dispatch import Await
+from cluster.resp.reply import OK, ReplyError
+from cluster.execution.table import command, container, subcommand
 
 G = "scripting"
 BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
@@ -163,7 +164,7 @@ _HELP = [
 @subcommand("script", "help", 2, "loading stale", acl="@scripting", since="5.0.0",
             summary="Show helpful text about the different subcommands", complexity="O(1)")
 def script_help(client, argv):
-    from cluster.reply import Status
+    from cluster.resp.reply import Status
     return [Status(line) for line in _HELP]
 
 

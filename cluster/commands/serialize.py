@@ -1,4 +1,4 @@
-"""DUMP and RESTORE: values serialized in Redis's own payload format (`cluster.dump`: RDB
+"""DUMP and RESTORE: values serialized in Redis's own payload format (`cluster.encoding.dump`: RDB
 v10 encoding, version and CRC64 trailer), so payloads move both ways between this server
 and a real Redis.
 """
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from cluster.commands.args import SYNTAX, parse_int
 from cluster.commands.objects import lfu_policy
-from cluster.dump import BAD_PAYLOAD, dump, load, verify
-from cluster.notify import GENERIC, notify
-from cluster.reply import OK, ReplyError
-from cluster.table import command
+from cluster.encoding.dump import BAD_PAYLOAD, dump, load, verify
+from cluster.keyspace.notify import GENERIC, notify
+from cluster.resp.reply import OK, ReplyError
+from cluster.execution.table import command
 
 
 def _list_fill(client) -> int:

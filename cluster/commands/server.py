@@ -6,12 +6,12 @@ registers them too.
 from __future__ import annotations
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
-from cluster.config import ConfigError, ConfigSetError
-from cluster import shutdown as shutdown_flags
-from cluster.dispatch import Block
-from cluster.info import info_text
-from cluster.reply import OK, ReplyError, Status, Verbatim
-from cluster.table import command, container, subcommand
+from cluster.config.live import ConfigError, ConfigSetError
+from cluster.persistence import shutdown as shutdown_flags
+from cluster.execution.dispatch import Block
+from cluster.commands.info_sections import info_text
+from cluster.resp.reply import OK, ReplyError, Status, Verbatim
+from cluster.execution.table import command, container, subcommand
 
 _BAD_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
 
@@ -238,12 +238,12 @@ def wait(client, argv):
                          "(which is not the default) writes to replicas are just local and "
                          "are not propagated.")
     if getattr(node, "repl_primary", None) is not None:
-        from cluster import repl_primary
+        from cluster.replication import primary as repl_primary
         return repl_primary.wait(client, numreplicas, timeout)
     acked = 0   # no replicas yet
     if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
         return acked
-    from cluster.wait_block import WaitBlock
+    from cluster.replication.wait_block import WaitBlock
     return Block(timeout or None, acked, WaitBlock(client, lambda: acked, numreplicas))
 
 

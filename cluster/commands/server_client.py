@@ -4,10 +4,10 @@ The CLIENT LIST / CLIENT INFO line has Redis 7.0.15's fields in its order.
 """
 from __future__ import annotations
 
-from cluster import pause
+from cluster.execution import pause
 from cluster.commands.args import SYNTAX, string2ll
-from cluster.reply import OK, ReplyError, Verbatim
-from cluster.table import container, subcommand
+from cluster.resp.reply import OK, ReplyError, Verbatim
+from cluster.execution.table import container, subcommand
 
 container("client", -2, acl="@connection", group="connection", since="2.4.0",
           summary="A container for client connection commands")

@@ -13,9 +13,9 @@ import sys
 import time
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int
-from cluster.keyspace import type_name
-from cluster.reply import OK, ReplyError, Status, Verbatim
-from cluster.table import command, container, subcommand
+from cluster.keyspace.databases import type_name
+from cluster.resp.reply import OK, ReplyError, Status, Verbatim
+from cluster.execution.table import command, container, subcommand
 
 ZERO_DIGEST = b"0" * 40
 _STRTOD = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -125,7 +125,7 @@ def debug(client, argv):
                               b"%040x" % value_digest(value)))
         return out
     if sub == b"reload" and argc == 2:
-        from cluster.persist_rdb import debug_reload
+        from cluster.persistence.rdb_file import debug_reload
         if not debug_reload(node):          # SAVE, empty, load back (no options yet)
             raise ReplyError("ERR")
         node.log.warning("DB reloaded by DEBUG RELOAD")

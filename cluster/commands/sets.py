@@ -15,11 +15,11 @@ from cluster.commands import collscan
 from cluster.commands.args import INT64_MAX, NOT_INT, SYNTAX, string2ll
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
-from cluster.keyspace import TYPE_NAMES, WRONGTYPE
-from cluster.notify import GENERIC, SET, elements_removed, notify
-from cluster.reply import ReplyError, RespSet, SetReply
-from cluster.snapshot import COPIERS
-from cluster.table import command
+from cluster.keyspace.databases import TYPE_NAMES, WRONGTYPE
+from cluster.keyspace.notify import GENERIC, SET, elements_removed, notify
+from cluster.resp.reply import ReplyError, RespSet, SetReply
+from cluster.keyspace.snapshot import COPIERS
+from cluster.execution.table import command
 
 RANGE_MSG = ("ERR value is out of range, value must between -9223372036854775807 and "
              "9223372036854775807")
@@ -254,7 +254,7 @@ def spop(client, argv):
     s.difference_update(popped)
     notify(client, SET, b"spop", key)
     _after_removal(db, key, s)
-    # Redis 7.0.15: one SREM per member, the whole as one MULTI/EXEC (cluster.propagate)
+    # Redis 7.0.15: one SREM per member, the whole as one MULTI/EXEC (cluster.replication.propagate)
     client.propagate_as = [[b"SREM", key, member] for member in popped]
     return _set_reply(client, popped)
 
@@ -497,5 +497,5 @@ def sscan(client, argv):
     return [b"%d" % cursor, list(members)]
 
 
-# DUMP / RESTORE / RDB encodings of hashes and sets (registers itself in cluster.dump).
-from cluster import dump_types  # noqa: E402,F401
+# DUMP / RESTORE / RDB encodings of hashes and sets (registers itself in cluster.encoding.dump).
+from cluster.encoding import dump_types  # noqa: E402,F401

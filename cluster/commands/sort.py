@@ -1,6 +1,6 @@
 """SORT and SORT_RO on lists, sets and sorted sets (Redis 7.0 sort.c).
 
-Values are recognised by their TYPE name (`cluster.keyspace.type_name`) and read by duck
+Values are recognised by their TYPE name (`cluster.keyspace.databases.type_name`) and read by duck
 typing: a list is iterable in order, a set is iterable, a sorted set has `.sl` (its
 (score, member) SortedList). In cluster mode BY with a pattern and any GET are refused,
 with Redis 7.0's words.
@@ -13,10 +13,10 @@ import re
 from collections import deque
 
 from cluster.commands.args import NOT_INT, SYNTAX, string2ll
-from cluster.keyspace import WRONGTYPE, type_name
-from cluster.notify import GENERIC, LIST, notify
-from cluster.reply import ReplyError
-from cluster.table import command
+from cluster.keyspace.databases import WRONGTYPE, type_name
+from cluster.keyspace.notify import GENERIC, LIST, notify
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import command
 
 NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 _FLOAT = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan"

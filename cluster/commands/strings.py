@@ -9,12 +9,12 @@ that merely expired on lookup does not make the dispatcher propagate the command
 """
 from __future__ import annotations
 
-from cluster import longdouble
+from cluster.base import longdouble
 from cluster.commands.args import INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INT, SYNTAX, string2ll
-from cluster.keyspace import WRONGTYPE
-from cluster.notify import GENERIC, STRING, notify
-from cluster.reply import OK, ReplyError
-from cluster.table import command
+from cluster.keyspace.databases import WRONGTYPE
+from cluster.keyspace.notify import GENERIC, STRING, notify
+from cluster.resp.reply import OK, ReplyError
+from cluster.execution.table import command
 
 OVERFLOW = "ERR increment or decrement would overflow"
 TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"

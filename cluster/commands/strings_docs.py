@@ -4,7 +4,7 @@ redis-cli builds its command-line hints from these, so they mirror the real serv
 """
 from __future__ import annotations
 
-from cluster.table import TABLE
+from cluster.execution.table import TABLE
 
 ARGUMENTS: dict[str, tuple[dict, ...]] = {
     "set": (

@@ -1,6 +1,6 @@
 """Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 
-Queueing happens in `cluster.dispatch.execute` (a client in MULTI gets QUEUED; a command
+Queueing happens in `cluster.execution.dispatch.execute` (a client in MULTI gets QUEUED; a command
 refused at queue time sets `client.multi_error`). WATCH registers the client in
 `Database.watched`; any change to a watched key (`Database.modified`, `flush`,
 `Keyspace.swap`) sets `client.dirty_cas`, and EXEC then replies with a null array.
@@ -11,9 +11,9 @@ since logically it did not change. WATCH settles that case by expiring such a ke
 """
 from __future__ import annotations
 
-from cluster import dispatch
-from cluster.reply import NULL_ARRAY, OK, ReplyError
-from cluster.table import TABLE, command
+from cluster.execution import dispatch
+from cluster.resp.reply import NULL_ARRAY, OK, ReplyError
+from cluster.execution.table import TABLE, command
 
 _EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 

@@ -6,10 +6,10 @@ from cluster.commands.args import NOT_INT, SYNTAX, string2ll
 from cluster.commands.zset_args import strtod
 from cluster.commands.zsets import (ACL, G, keynum_specs, numkeys_keys, pairs_reply,
                                     store_result)
-from cluster.keyspace import WRONGTYPE, type_name
-from cluster.reply import ReplyError
-from cluster.table import command
-from cluster.zset import ZSet
+from cluster.keyspace.databases import WRONGTYPE, type_name
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import command
+from cluster.keyspace.zset import ZSet
 
 UNION, INTER, DIFF = "union", "inter", "diff"
 

@@ -6,7 +6,7 @@ import math
 import re
 
 from cluster.commands.args import NOT_FLOAT, NOT_INT, SYNTAX, string2ll
-from cluster.reply import ReplyError
+from cluster.resp.reply import ReplyError
 
 NOT_RANGE_FLOAT = "ERR min or max is not a float"
 NOT_LEX = "ERR min or max not valid string range item"

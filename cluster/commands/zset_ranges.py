@@ -8,9 +8,9 @@ from cluster.commands.args import SYNTAX
 from cluster.commands.zset_args import (parse_int, parse_lex_item, parse_limit,
                                         parse_range_item)
 from cluster.commands.zsets import ACL, G, pairs_reply, store_result, zset_of
-from cluster.notify import ZSET, elements_removed
-from cluster.reply import ReplyError
-from cluster.table import command
+from cluster.keyspace.notify import ZSET, elements_removed
+from cluster.resp.reply import ReplyError
+from cluster.execution.table import command
 
 RANK, SCORE, LEX, AUTO = "rank", "score", "lex", "auto"
 

@@ -1,23 +1,23 @@
 """Sorted set commands: ZADD/ZINCRBY, single-member reads, ZREM, pops, ZRANDMEMBER, ZSCAN.
 
 Ranges live in zset_ranges.py, unions/intersections/differences in zset_algebra.py. The
-value is a `cluster.zset.ZSet`; a set that becomes empty is deleted, as in Redis.
+value is a `cluster.keyspace.zset.ZSet`; a set that becomes empty is deleted, as in Redis.
 """
 from __future__ import annotations
 
-import cluster.dump_zset  # noqa: F401  (registers the zset DUMP/RDB encodings)
+import cluster.encoding.dump_zset  # noqa: F401  (registers the zset DUMP/RDB encodings)
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.collscan import parse_options
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
 from cluster.commands.zset_args import NAN_SCORE, parse_score
-from cluster.keyspace import TYPE_NAMES, WRONGTYPE
-from cluster.notify import GENERIC, ZSET, elements_removed, notify
-from cluster.reply import NULL_ARRAY, ReplyError, format_double
-from cluster.scanindex import ScanIndex
-from cluster.snapshot import COPIERS
-from cluster.table import command
-from cluster.zset import ZSet, d2string, fits_listpack
+from cluster.keyspace.databases import TYPE_NAMES, WRONGTYPE
+from cluster.keyspace.notify import GENERIC, ZSET, elements_removed, notify
+from cluster.resp.reply import NULL_ARRAY, ReplyError, format_double
+from cluster.keyspace.scanindex import ScanIndex
+from cluster.keyspace.snapshot import COPIERS
+from cluster.execution.table import command
+from cluster.keyspace.zset import ZSet, d2string, fits_listpack
 
 TYPE_NAMES[ZSet] = "zset"
 COPIERS[ZSet] = ZSet.copy

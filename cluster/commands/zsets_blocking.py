@@ -1,18 +1,18 @@
 """BZPOPMIN, BZPOPMAX, BZMPOP, and CLIENT UNBLOCK (the way out of any key wait).
 
 An immediate pop propagates as ZPOPMIN/ZPOPMAX key (BZMPOP: with the popped count), as
-Redis 7.0 does; a served blocked client the same (cluster.blocking).
+Redis 7.0 does; a served blocked client the same (cluster.execution.blocking).
 """
 from __future__ import annotations
 
-from cluster import blocking
+from cluster.execution import blocking
 from cluster.commands.args import string2ll
 from cluster.commands.lists_move import mpop_specs, numkeys_getkeys, parse_mpop
 from cluster.commands.zsets import zset_of
-from cluster.notify import ZSET, elements_removed
-from cluster.reply import NULL_ARRAY, ReplyError
-from cluster.table import command, subcommand
-from cluster.zset import ZSet
+from cluster.keyspace.notify import ZSET, elements_removed
+from cluster.resp.reply import NULL_ARRAY, ReplyError
+from cluster.execution.table import command, subcommand
+from cluster.keyspace.zset import ZSet
 
 _MINMAX = {b"min": False, b"max": True}
 

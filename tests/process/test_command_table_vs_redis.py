@@ -1,6 +1,6 @@
 """Our command table against a real redis-server 7.0.15, command by command.
 
-For every command and subcommand in `cluster.table.TABLE`, COMMAND INFO on our node must
+For every command and subcommand in `cluster.execution.table.TABLE`, COMMAND INFO on our node must
 agree with the real server on: name, arity, flags (as a set), first/last/step, ACL
 categories (as a set), and key specs where the real ones are simple (index + range).
 Every mismatch is reported at once.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import redis
 
 import cluster.commands  # noqa: F401  (registers every command in TABLE)
-from cluster.table import TABLE
+from cluster.execution.table import TABLE
 from tests.support import raw_replies, real_redis
 
 # Commands we implement that Redis 7.0.15 does not have, each with the reason.

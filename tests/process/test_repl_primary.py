@@ -11,7 +11,7 @@ import socket
 import pytest
 import redis
 
-from cluster.rdb import read_rdb
+from cluster.encoding.rdb import read_rdb
 from tests.support import node_process, real_redis, wait_until
 
 

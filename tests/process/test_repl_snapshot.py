@@ -1,4 +1,4 @@
-"""Full sync from a consistent snapshot while the primary keeps serving (cluster.snapshot).
+"""Full sync from a consistent snapshot while the primary keeps serving (cluster.keyspace.snapshot).
 
 Our primary holds ~200k keys; while a replica's full sync is in progress (INFO shows it in
 wait_bgsave / send_bulk) another client is served, and what it writes meanwhile reaches the
@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from cluster.rdb import read_rdb
+from cluster.encoding.rdb import read_rdb
 from tests.support import node_process, real_redis, wait_until
 
 KEYS = 200_000

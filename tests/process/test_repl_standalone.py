@@ -11,8 +11,8 @@ import time
 import pytest
 import redis
 
-from cluster.keyspace import Keyspace
-from cluster.rdb import default_aux, write_rdb
+from cluster.keyspace.databases import Keyspace
+from cluster.encoding.rdb import default_aux, write_rdb
 from tests.support import (NodeProcess, mb, node_process, real_redis,
                            redis_cli, running, wait_until)
 

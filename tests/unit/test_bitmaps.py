@@ -6,10 +6,10 @@ from hypothesis import given, settings, strategies as st
 
 from cluster import commands  # noqa: F401
 from cluster.commands.bitfield import read_field, write_field
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import ReplyError
+from cluster.resp.reply import ReplyError
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""cluster.blocking without sockets: queues, first-blocked-first-served, wake-up after
+"""cluster.execution.blocking without sockets: queues, first-blocked-first-served, wake-up after
 EXEC, retyped keys, CLIENT UNBLOCK, timeouts, propagation, the cluster redirect rule."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import pytest
 
 import cluster.commands  # noqa: F401
-from cluster import blocking
-from cluster.dispatch import Block, execute
+from cluster.execution import blocking
+from cluster.execution.dispatch import Block, execute
 from cluster.node import Node
-from cluster.reply import NULL_ARRAY, ReplyError
+from cluster.resp.reply import NULL_ARRAY, ReplyError
 
 
 @pytest.fixture

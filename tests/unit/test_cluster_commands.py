@@ -4,12 +4,12 @@ from __future__ import annotations
 import collections
 
 from cluster import commands  # noqa: F401
-from cluster.cluster_node import attach, bus_port, cluster_config
+from cluster.bus.cluster_node import attach, bus_port, cluster_config
 from cluster.commands import cluster_views as views
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import OK, ReplyError, Status, Verbatim
+from cluster.resp.reply import OK, ReplyError, Status, Verbatim
 from gossip.effects import Connect
 from gossip.messages import MsgType
 from gossip.records import Flag, NodeRecord

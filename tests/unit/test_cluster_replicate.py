@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster.dispatch import execute
-from cluster.reply import OK
+from cluster.execution.dispatch import execute
+from cluster.resp.reply import OK
 from gossip import nodes_conf
 from gossip.effects import SaveConfig
 from gossip.records import Flag

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from cluster.config import Config, ConfigError, ConfigFileError, ConfigSetError
-from cluster.config_file import options_text
-from cluster.config_values import format_memory, parse_memory, repr_string
+from cluster.config.live import Config, ConfigError, ConfigFileError, ConfigSetError
+from cluster.config.file import options_text
+from cluster.config.values import format_memory, parse_memory, repr_string
 
 # `CONFIG GET *` of redis-server 7.0.15 started with no file (a sample of every kind).
 REAL_DEFAULTS = {

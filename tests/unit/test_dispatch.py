@@ -1,9 +1,9 @@
 """The way of a command through dispatch: lookup, arity, auth, stats, propagation."""
 from cluster import commands  # noqa: F401
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import OK, ReplyError
+from cluster.resp.reply import OK, ReplyError
 
 
 def make_node(*args):
@@ -52,7 +52,7 @@ def test_writes_that_change_data_are_propagated_once():
 
 def test_handler_crash_is_an_error_reply_not_a_traceback(monkeypatch):
     node, c = make_node()
-    from cluster.table import TABLE
+    from cluster.execution.table import TABLE
     monkeypatch.setattr(TABLE["echo"], "handler", lambda client, argv: 1 / 0)
     reply = execute(c, [b"ECHO", b"x"])
     assert isinstance(reply, ReplyError) and reply.message.startswith("ERR")

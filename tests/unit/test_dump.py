@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cluster import dump as D
-from cluster.crc64 import crc64, crc64_py
-from cluster.lzf import decompress
-from cluster.reply import ReplyError
+from cluster.encoding import dump as D
+from cluster.base.crc64 import crc64, crc64_py
+from cluster.base.lzf import decompress
+from cluster.resp.reply import ReplyError
 
 # Payloads captured from a real redis-server 7.0.15 (DUMP after SET / RPUSH).
 REAL = {

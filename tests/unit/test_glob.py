@@ -6,7 +6,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cluster.glob import compile_glob, match_slow, stringmatch
+from cluster.base.glob import compile_glob, match_slow, stringmatch
 
 
 def _signed(c: int) -> int:

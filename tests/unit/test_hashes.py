@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cluster import commands  # noqa: F401
-from cluster import dump, snapshot
+from cluster.encoding import dump
+from cluster.keyspace import snapshot
 from cluster.commands.hashes import Hash
-from cluster.dispatch import execute
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import OK, ReplyError
+from cluster.resp.reply import OK, ReplyError
 
 NOW = 1_700_000_000_000
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -129,7 +130,7 @@ def test_restore_rejects_bad_payloads(env):
     body = bytearray(good[:-10])
     body[-2] ^= 0x01                     # damage the listpack terminator
     bad = bytes(body) + good[-10:-8]
-    from cluster.crc64 import crc64
+    from cluster.base.crc64 import crc64
     bad += crc64(bad).to_bytes(8, "little")
     assert env.err("RESTORE", "x", "0", bad) == "ERR Bad data format"
     dup = bytes((4,)) + dump.encode_len(2) + b"".join(

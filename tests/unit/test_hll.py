@@ -1,4 +1,4 @@
-"""The HyperLogLog format and estimator (cluster.hll) and PFADD/PFCOUNT/PFMERGE in-process."""
+"""The HyperLogLog format and estimator (cluster.keyspace.hll) and PFADD/PFCOUNT/PFMERGE in-process."""
 from __future__ import annotations
 
 import random
@@ -6,11 +6,11 @@ import random
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster import hll
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.keyspace import hll
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import OK
+from cluster.resp.reply import OK
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@ import os
 
 from cluster import __version__
 from cluster import commands  # noqa: F401
-from cluster.config import Config
-from cluster.dispatch import execute
-from cluster.info import bytes_to_human, info_dict, info_text
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
+from cluster.commands.info_sections import bytes_to_human, info_dict, info_text
 from cluster.node import Node
-from cluster.reply import Verbatim
+from cluster.resp.reply import Verbatim
 
 # Field names, in order, of `INFO everything` on redis-server 7.0.15 (idle, no AOF).
 REAL_FIELDS = {

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from cluster import commands  # noqa: F401
 from cluster.commands import introspection as intro
-from cluster.dispatch import execute
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import ReplyError, SetReply, Status, encode
-from cluster.table import TABLE, _categories, _make
+from cluster.resp.reply import ReplyError, SetReply, Status, encode
+from cluster.execution.table import TABLE, _categories, _make
 
 
 def client():

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cluster.commands  # noqa: F401  (registers the commands)
-from cluster.dispatch import execute
-from cluster.dump import dump
+from cluster.execution.dispatch import execute
+from cluster.encoding.dump import dump
 from cluster.node import Node
-from cluster.propagate import encode_command
-from cluster.reply import ReplyError
-from cluster.scanindex import ScanIndex
+from cluster.replication.propagate import encode_command
+from cluster.resp.reply import ReplyError
+from cluster.keyspace.scanindex import ScanIndex
 
 T0 = 1_700_000_000_000
 
@@ -376,7 +376,7 @@ def test_dump_restore(h):
     assert h("restore", "l", "0", listload) == b"OK"
     assert list(h.db.data[b"l"]) == [b"a", b"1", b"b"]
     bad = b"\x05\x00" + b"\n\x00"
-    from cluster.crc64 import crc64
+    from cluster.base.crc64 import crc64
     bad += crc64(bad).to_bytes(8, "little")
     assert h("restore", "u", "0", bad) == ("error", "ERR Bad data format")
 

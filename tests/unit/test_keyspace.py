@@ -1,7 +1,7 @@
 """Keyspace: lazy and active expiry, WATCH hooks, the per-slot index, SWAPDB."""
 from hypothesis import given, settings, strategies as st
 
-from cluster.keyspace import Keyspace
+from cluster.keyspace.databases import Keyspace
 from slots import keyslot
 
 

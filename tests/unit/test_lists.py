@@ -7,12 +7,12 @@ from collections import deque
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster.config import Config
-from cluster.dispatch import execute
-from cluster.keyspace import WRONGTYPE
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
+from cluster.keyspace.databases import WRONGTYPE
 from cluster.node import Node
-from cluster.reply import NULL_ARRAY, OK, ReplyError
-from cluster.table import TABLE
+from cluster.resp.reply import NULL_ARRAY, OK, ReplyError
+from cluster.execution.table import TABLE
 
 NOT_INT = "ERR value is not an integer or out of range"
 NOT_POSITIVE = "ERR value is out of range, must be positive"

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cluster.commands  # noqa: F401
-from cluster.dispatch import execute
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import NULL_ARRAY, OK, ReplyError
+from cluster.resp.reply import NULL_ARRAY, OK, ReplyError
 
 
 def run(client, *args):

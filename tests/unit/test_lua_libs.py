@@ -1,4 +1,4 @@
-"""struct, cjson, math.random and #!lua shebangs (cluster.lua_struct, lua_cjson,
+"""struct, cjson, math.random and #!lua shebangs (cluster.scripting.lua_struct, lua_cjson,
 lua_shebang), without sockets. The byte-for-byte comparison with a real redis-server is
 in tests/process/test_scripting.py (LIBS)."""
 from __future__ import annotations
@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 import cluster.commands  # noqa: F401
-from cluster import lua_shebang, lua_struct
-from cluster.dispatch import execute
-from cluster.lua_libs import Rand48
+from cluster.scripting import lua_shebang
+from cluster.scripting import lua_struct
+from cluster.execution.dispatch import execute
+from cluster.scripting.lua_libs import Rand48
 from cluster.node import Node
-from cluster.reply import ReplyError, Status
+from cluster.resp.reply import ReplyError, Status
 
 
 @pytest.fixture

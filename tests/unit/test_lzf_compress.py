@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cluster.commands  # noqa: F401  (registers the commands)
-from cluster import dump as D
-from cluster import lzf
-from cluster.dispatch import execute
+from cluster.encoding import dump as D
+from cluster.base import lzf
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.rdb import read_rdb, write_rdb
+from cluster.encoding.rdb import read_rdb, write_rdb
 
 # redis-server 7.0.15: DUMP of "a" * 44 (rdbcompression yes)
 REAL_LZF = (b"a" * 44, b"\x00\xc3\t,\x01aa\xe0\x1f\x00\x01aa\n\x00\x98\x11\xf4\xb6\xaaSv\xff")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import trio
 
-from cluster import commands, inflight  # noqa: F401
+from cluster import commands  # noqa: F401
+from cluster.execution import inflight
 from cluster.commands.migrate import migrate_keys
-from cluster.config import Config
-from cluster.dispatch import Await, execute
-from cluster.migrate_io import IOFail, Job, Outcome, SocketCache, port_number, transfer
+from cluster.config.live import Config
+from cluster.execution.dispatch import Await, execute
+from cluster.bus.migrate_io import IOFail, Job, Outcome, SocketCache, port_number, transfer
 from cluster.node import Node
-from cluster.reply import OK, ReplyError, Status
+from cluster.resp.reply import OK, ReplyError, Status
 
 
 def make():

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from cluster import commands  # noqa: F401
-from cluster import notify
-from cluster.dispatch import execute
+from cluster.keyspace import notify
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import encode
+from cluster.resp.reply import encode
 
 
 def _run(client, *args):

@@ -1,8 +1,8 @@
 """The client-output-buffer-limit rule shared by replica links and subscribers."""
 from __future__ import annotations
 
-from cluster import obuf
-from cluster.config import Config
+from cluster.execution import obuf
+from cluster.config.live import Config
 
 
 class Holder:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster import pause
-from cluster.cluster_node import attach
-from cluster.config import Config
-from cluster.dispatch import Await, execute
+from cluster.execution import pause
+from cluster.bus.cluster_node import attach
+from cluster.config.live import Config
+from cluster.execution.dispatch import Await, execute
 from cluster.node import Node
-from cluster.reply import OK, ReplyError
+from cluster.resp.reply import OK, ReplyError
 from gossip.effects import PauseWrites, UnpauseWrites
 
 NOW = 1_700_000_000_000

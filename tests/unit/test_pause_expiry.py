@@ -3,8 +3,9 @@ absent but is not deleted, and WAIT sends no GETACK: the replication offset stay
 from __future__ import annotations
 
 import cluster.commands  # noqa: F401  (registers the commands)
-from cluster import pause, repl_primary
-from cluster.dispatch import execute
+from cluster.execution import pause
+from cluster.replication import primary as repl_primary
+from cluster.execution.dispatch import execute
 from cluster.node import Node
 
 

@@ -6,13 +6,14 @@ import os
 import pytest
 
 import cluster.commands  # noqa: F401
-from cluster import aof_load, persist_aof
-from cluster.aof_manifest import Manifest, ManifestError
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.persistence import aof_load
+from cluster.persistence import aof as persist_aof
+from cluster.persistence.aof_manifest import Manifest, ManifestError
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.persist_rdb import LoadError
-from cluster.reply import ReplyError
+from cluster.persistence.rdb_file import LoadError
+from cluster.resp.reply import ReplyError
 
 DIR = "appendonlydir"
 
@@ -161,7 +162,7 @@ def write_incr(payload: bytes):
 
 
 def frames(*commands) -> bytes:
-    from cluster.propagate import encode_command
+    from cluster.replication.propagate import encode_command
     return b"".join(encode_command([a.encode() for a in c.split()]) for c in commands)
 
 
@@ -260,11 +261,11 @@ def test_new_incr_on_a_replica_selects_the_stream_db():
 
 
 def test_clients_get_loading_while_the_aof_is_replayed(monkeypatch):
-    """The start-up replay runs in steps (cluster.loading drives aof_load's generators):
+    """The start-up replay runs in steps (cluster.persistence.loading drives aof_load's generators):
     between them the loop answers -LOADING, never a half-loaded dataset."""
     import trio
 
-    from cluster import loading
+    from cluster.persistence import loading
     write_incr(b"".join(frames(f"SET k{i} v{i}") for i in range(5000)))
     monkeypatch.setattr(aof_load, "STEP", 500)
     node = make(appendonly="yes")

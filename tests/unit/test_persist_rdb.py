@@ -1,4 +1,4 @@
-"""cluster.persist_rdb / cluster.loading / SAVE, BGSAVE: pure, no sockets (files in tmp)."""
+"""cluster.persistence.rdb_file / cluster.persistence.loading / SAVE, BGSAVE: pure, no sockets (files in tmp)."""
 from __future__ import annotations
 
 import os
@@ -7,13 +7,14 @@ import pytest
 import trio
 
 from cluster import commands  # noqa: F401  (registers the command table)
-from cluster import loading, persist_rdb
+from cluster.persistence import loading
+from cluster.persistence import rdb_file as persist_rdb
 from cluster.commands.server_debug import dataset_digest
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.persist_rdb import LoadError
-from cluster.reply import ReplyError
+from cluster.persistence.rdb_file import LoadError
+from cluster.resp.reply import ReplyError
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cluster.protocol import INLINE_MAX_SIZE, ProtocolError, RequestParser, split_inline
+from cluster.resp.parser import INLINE_MAX_SIZE, ProtocolError, RequestParser, split_inline
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

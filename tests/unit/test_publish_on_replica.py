@@ -3,7 +3,7 @@ __sentinel__:hello PUBLISHes to) keeps its stream, offset and backlog its primar
 from __future__ import annotations
 
 from cluster import commands  # noqa: F401
-from cluster.dispatch import execute
+from cluster.execution.dispatch import execute
 from cluster.node import Node
 
 
@@ -15,7 +15,7 @@ class _Link:
 
 
 class _ReplSink:
-    """Stands for the replication backlog (cluster.propagate tells it by `repl_sink`)."""
+    """Stands for the replication backlog (cluster.replication.propagate tells it by `repl_sink`)."""
 
     repl_sink = True
 

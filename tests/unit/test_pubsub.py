@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from cluster import commands  # noqa: F401
-from cluster.cluster_node import attach
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.bus.cluster_node import attach
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.pubsub import keyslot
-from cluster.reply import encode
+from cluster.execution.pubsub import keyslot
+from cluster.resp.reply import encode
 
 
 def _run(client, *args):

@@ -1,4 +1,4 @@
-"""cluster.rdb: the RDB v10 snapshot writer and reader (pure, no sockets)."""
+"""cluster.encoding.rdb: the RDB v10 snapshot writer and reader (pure, no sockets)."""
 from __future__ import annotations
 
 from collections import deque
@@ -6,9 +6,9 @@ from collections import deque
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cluster.crc64 import crc64
-from cluster.keyspace import Keyspace
-from cluster.rdb import RdbError, load_into, read_rdb, write_rdb
+from cluster.base.crc64 import crc64
+from cluster.keyspace.databases import Keyspace
+from cluster.encoding.rdb import RdbError, load_into, read_rdb, write_rdb
 
 values = st.one_of(
     st.binary(max_size=80),
@@ -106,7 +106,7 @@ def test_truncated_is_an_error():
 
 
 def test_reads_expiretime_seconds_idle_freq_lzf():
-    from cluster.dump import encode_string
+    from cluster.encoding.dump import encode_string
     # LZF string "aaaaaaaaaa": literal 'a' then back-reference of 9 at distance 1.
     lzf = b"\xc3\x05\x0a" + b"\x00a" + b"\xe0\x00\x00"
     body = (b"REDIS0009\xfa" + encode_string(b"x") + encode_string(b"y")

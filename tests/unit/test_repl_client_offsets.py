@@ -3,12 +3,13 @@ reply; a replica's due keys read as absent but stay until the primary's DEL."""
 from __future__ import annotations
 
 import cluster.commands  # noqa: F401
-from cluster import repl_primary, repl_replica
-from cluster.dispatch import Block, execute
-from cluster.keyspace import REPLICA
+from cluster.replication import primary as repl_primary
+from cluster.replication import replica as repl_replica
+from cluster.execution.dispatch import Block, execute
+from cluster.keyspace.databases import REPLICA
 from cluster.node import Node
-from cluster.propagate import encode_command
-from cluster.reply import NO_REPLY, encode
+from cluster.replication.propagate import encode_command
+from cluster.resp.reply import NO_REPLY, encode
 
 
 def _online_replica(node):

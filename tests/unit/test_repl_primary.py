@@ -1,12 +1,12 @@
-"""cluster.repl_primary's pure state: backlog, PSYNC acceptance, acks, limits (no sockets)."""
+"""cluster.replication.primary's pure state: backlog, PSYNC acceptance, acks, limits (no sockets)."""
 from __future__ import annotations
 
 import cluster.commands  # noqa: F401
-from cluster import repl_primary
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.replication import primary as repl_primary
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.rdb import rdb_chunks, read_rdb
+from cluster.encoding.rdb import rdb_chunks, read_rdb
 
 
 def _replica(node, port=7010):

@@ -4,12 +4,13 @@ from __future__ import annotations
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster import repl_primary, repl_replica
-from cluster.dispatch import execute
+from cluster.replication import primary as repl_primary
+from cluster.replication import replica as repl_replica
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.propagate import encode_command
-from cluster.repl_replica import LinkError, ReplicaLink, StreamParser
-from cluster.reply import ReplyError
+from cluster.replication.propagate import encode_command
+from cluster.replication.replica import LinkError, ReplicaLink, StreamParser
+from cluster.resp.reply import ReplyError
 from gossip.records import Flag
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.reply import (NULL_ARRAY, OK, PONG, QUEUED, Push, ReplyError, RespSet, Status,
+from cluster.resp.reply import (NULL_ARRAY, OK, PONG, QUEUED, Push, ReplyError, RespSet, Status,
                            Verbatim, encode, format_double)
 
 
@@ -114,7 +114,7 @@ def test_long_arrays_of_bulks_encode_as_the_general_way():
     """encode's one-join path for arrays of 8+ bulk strings gives the same bytes as the
     item-by-item path, and falls back for other items or bulks of 4 KB and more."""
     import random
-    from cluster.reply import encode
+    from cluster.resp.reply import encode
 
     def reference(v):
         if v.__class__ is bytes:

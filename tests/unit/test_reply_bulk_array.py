@@ -1,6 +1,6 @@
 """encode's one-join path for arrays of 8+ plain bulks (LRANGE, MGET, ...): the same bytes
 as item by item, in both protocols; bytes subclasses and big bulks take the general way."""
-from cluster.reply import BigNumber, Status, Verbatim, encode
+from cluster.resp.reply import BigNumber, Status, Verbatim, encode
 
 
 def _bulk(b: bytes) -> bytes:

@@ -1,4 +1,4 @@
-"""Slot routing (cluster.routing) through dispatch on an in-process 3-primary cluster state.
+"""Slot routing (cluster.execution.routing) through dispatch on an in-process 3-primary cluster state.
 
 Myself (A) owns 0-5460, B 5461-10922, C 10923-16383, as redis-cli would split them. The
 records are built by hand; no bus and no sockets. Key choice: tag `hello` -> slot 866 (A),
@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cluster import commands  # noqa: F401
-from cluster import routing
-from cluster.cluster_node import attach
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.execution import routing
+from cluster.bus.cluster_node import attach
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import NULL_ARRAY, OK, QUEUED, ReplyError, Status
-from cluster.table import TABLE
+from cluster.resp.reply import NULL_ARRAY, OK, QUEUED, ReplyError, Status
+from cluster.execution.table import TABLE
 from gossip.records import Flag, NodeRecord
 from slots import keyslot
 

@@ -1,14 +1,14 @@
-"""The Lua runtime (cluster.scripting) and the EVAL family, without sockets."""
+"""The Lua runtime (cluster.scripting.runtime) and the EVAL family, without sockets."""
 from __future__ import annotations
 
 import pytest
 
 import cluster.commands  # noqa: F401
-from cluster import lua_libs
-from cluster.dispatch import execute
+from cluster.scripting import lua_libs
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import ReplyError, Status
-from cluster.scripting import sha1hex
+from cluster.resp.reply import ReplyError, Status
+from cluster.scripting.runtime import sha1hex
 
 
 @pytest.fixture

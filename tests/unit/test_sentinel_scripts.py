@@ -7,7 +7,7 @@ import random
 import pytest
 import trio
 
-from cluster.reply import ReplyError
+from cluster.resp.reply import ReplyError
 from sentinel import commands, config, scripts
 from sentinel.effects import Event
 from sentinel.scripts import ScriptQueue, ScriptRunner, notification_argv

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from cluster.reply import ReplyError
+from cluster.resp.reply import ReplyError
 from sentinel import commands, config
 from sentinel.effects import Command, Connect, Event
 from sentinel.select import candidates

@@ -7,10 +7,10 @@ from cluster import commands  # noqa: F401
 from cluster.commands.server import validate_client_name
 from cluster.commands.server_client import client_info_line
 from cluster.commands.server_debug import dataset_digest
-from cluster.config import Config
-from cluster.dispatch import Block, execute
+from cluster.config.live import Config
+from cluster.execution.dispatch import Block, execute
 from cluster.node import Node
-from cluster.reply import OK, ReplyError, Status, Verbatim
+from cluster.resp.reply import OK, ReplyError, Status, Verbatim
 
 # The field names of a CLIENT LIST line of redis-server 7.0.15, in order.
 CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free "

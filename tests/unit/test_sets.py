@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cluster import snapshot
+from cluster.keyspace import snapshot
 from cluster.commands.sets import Set
-from cluster.reply import OK, ReplyError, RespSet, SetReply
+from cluster.resp.reply import OK, ReplyError, RespSet, SetReply
 from tests.unit.test_hashes import WRONGTYPE, Env
 
 
@@ -182,8 +182,8 @@ def test_model(script):
 
 
 def test_rdb_snapshot_roundtrip(env):
-    from cluster.rdb import load_into, write_rdb
-    from cluster.keyspace import Keyspace
+    from cluster.encoding.rdb import load_into, write_rdb
+    from cluster.keyspace.databases import Keyspace
     env("SADD", "ints", "1", "2")
     env("SADD", "words", "a", "b")
     env("HSET", "h", "f", "v")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster.cluster_node import attach
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.bus.cluster_node import attach
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import OK, ReplyError
+from cluster.resp.reply import OK, ReplyError
 from gossip import nodes_conf, slotconf
 from gossip.effects import DeleteSlotKeys, Send
 from gossip.messages import MsgType

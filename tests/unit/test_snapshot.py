@@ -1,4 +1,4 @@
-"""cluster.snapshot: point-in-time views with copy-on-write, and the chunked RDB writer."""
+"""cluster.keyspace.snapshot: point-in-time views with copy-on-write, and the chunked RDB writer."""
 from __future__ import annotations
 
 from collections import deque
@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cluster.commands  # noqa: F401
-from cluster import snapshot
-from cluster.dispatch import execute
-from cluster.keyspace import Keyspace
+from cluster.keyspace import snapshot
+from cluster.execution.dispatch import execute
+from cluster.keyspace.databases import Keyspace
 from cluster.node import Node
-from cluster.rdb import load_into, rdb_chunks, read_rdb, write_rdb
+from cluster.encoding.rdb import load_into, rdb_chunks, read_rdb, write_rdb
 
 AUX = {b"redis-ver": b"7.0.15", b"redis-bits": b"64", b"ctime": b"0"}
 NOW = 1_700_000_000_000

@@ -5,8 +5,8 @@ import pytest
 
 from cluster import commands  # noqa: F401
 from cluster.commands.sort import _sort_keys, strtod
-from cluster.config import Config
-from cluster.dispatch import execute
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
 from cluster.node import Node
 
 

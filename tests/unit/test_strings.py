@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cluster import commands  # noqa: F401
-from cluster import longdouble
-from cluster.dispatch import execute
+from cluster.base import longdouble
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.reply import OK, ReplyError
+from cluster.resp.reply import OK, ReplyError
 
 NOW = 1_700_000_000_000
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"

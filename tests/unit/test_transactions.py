@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from cluster import commands  # noqa: F401
-from cluster.dispatch import Block, execute
+from cluster.execution.dispatch import Block, execute
 from cluster.node import Node
-from cluster.reply import NULL_ARRAY, OK, QUEUED, ReplyError, encode
-from cluster.table import _make
+from cluster.resp.reply import NULL_ARRAY, OK, QUEUED, ReplyError, encode
+from cluster.execution.table import _make
 
 T0 = 1_700_000_000_000
 
@@ -264,7 +264,7 @@ def test_reset_and_disconnect_forget_watches_and_queue():
 
 
 def test_exec_refused_for_noauth_says_why():
-    from cluster.config import Config
+    from cluster.config.live import Config
     config = Config()
     config.load_args(["--requirepass", "pw"])
     c = Node(config, clock=lambda: T0 / 1000).new_client()

@@ -1,4 +1,4 @@
-"""The sorted set value (cluster.zset.ZSet) and its argument parsing, without a server:
+"""The sorted set value (cluster.keyspace.zset.ZSet) and its argument parsing, without a server:
 order, ranks, score and lex spans, encodings, d2string, and a hypothesis model check."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from cluster.commands.zset_args import (NOT_LEX, NOT_RANGE_FLOAT, parse_lex_item,
                                         parse_range_item, parse_score, strtod)
 from cluster.commands.zset_ranges import rank_span
-from cluster.reply import ReplyError
-from cluster.zset import ZSet, d2string, fits_listpack
+from cluster.resp.reply import ReplyError
+from cluster.keyspace.zset import ZSet, d2string, fits_listpack
 
 CONFIG = {"zset-max-listpack-entries": 4, "zset-max-listpack-value": 3}
 

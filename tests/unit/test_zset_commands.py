@@ -8,16 +8,16 @@ import struct
 import pytest
 
 from cluster import commands  # noqa: F401
-from cluster import snapshot
-from cluster.config import Config
-from cluster.dispatch import execute
-from cluster.dump import BAD_FORMAT, dump, encode_len, encode_string, listpack, \
+from cluster.keyspace import snapshot
+from cluster.config.live import Config
+from cluster.execution.dispatch import execute
+from cluster.encoding.dump import BAD_FORMAT, dump, encode_len, encode_string, listpack, \
     listpack_entry, load
-from cluster.dump_zset import TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK
-from cluster.keyspace import WRONGTYPE
+from cluster.encoding.dump_zset import TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK
+from cluster.keyspace.databases import WRONGTYPE
 from cluster.node import Node
-from cluster.reply import NULL_ARRAY, ReplyError
-from cluster.zset import ZSet
+from cluster.resp.reply import NULL_ARRAY, ReplyError
+from cluster.keyspace.zset import ZSet
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_dump_restore_round_trip(env, count):
 
 
 def _payload(body: bytes) -> bytes:
-    from cluster.crc64 import crc64
+    from cluster.base.crc64 import crc64
     data = body + (10).to_bytes(2, "little")
     return data + crc64(data).to_bytes(8, "little")
 

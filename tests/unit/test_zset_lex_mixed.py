@@ -3,9 +3,9 @@ Redis walks the members in score order comparing members only, it does not retur
 from __future__ import annotations
 
 from cluster import commands  # noqa: F401
-from cluster.dispatch import execute
+from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.zset import ZSet
+from cluster.keyspace.zset import ZSet
 
 
 def make(*pairs) -> ZSet:

@@ -1,0 +1,1 @@
+"""The configuration: the directive table, redis.conf files, value syntax, the live values."""

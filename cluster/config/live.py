@@ -1,0 +1,142 @@
+"""Live configuration of one node: the values of every directive of the table
+(`cluster.config.directives`), set one at a time (startup) or all-or-nothing (CONFIG SET),
+read by name or glob (CONFIG GET), with listeners told of every change. Loading redis.conf
+text and CONFIG REWRITE come from `cluster.config.file`.
+
+Values are stored parsed (ints, bools, strings); `Directive.format` renders them as CONFIG
+GET does.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from cluster.config import special
+from cluster.config.directives import Directive, directive_table
+from cluster.config.file import ConfigFile, ConfigFileError, ConfigOpenError
+from cluster.config.values import ConfigError
+
+__all__ = ["Config", "ConfigError", "ConfigFileError", "ConfigOpenError", "ConfigSetError"]
+
+HZ_MIN, HZ_MAX = 1, 500
+
+
+class Config(ConfigFile):
+    """Live configuration of one node."""
+
+    def __init__(self, directives: list[Directive] | None = None):
+        directives = directives if directives is not None else directive_table()
+        self._by_name: dict[str, Directive] = {}
+        for d in directives:
+            if d.name == "client-output-buffer-limit" and d.parser is None:
+                d.parser = special.ObufParser()
+            self._by_name[d.name] = d
+            for alias in d.aliases:
+                self._by_name[alias] = d
+        self._canonical = list(directives)
+        self.values: dict[str, object] = {d.name: d.default for d in directives}
+        self.file: str | None = None
+        self.listeners: list[Callable[[str, object], None]] = []
+        self._save_loaded = False
+
+    def directive(self, name: str) -> Directive | None:
+        return self._by_name.get(name.lower())
+
+    def __getitem__(self, name: str):
+        return self.values[self._by_name[name].name]
+
+    def format(self, name: str) -> str:
+        d = self._by_name[name.lower()]
+        return d.format(self.values[d.name])
+
+    # -- setting ------------------------------------------------------------------
+    def _store(self, d: Directive, value) -> None:
+        if d.name == "hz":
+            value = max(HZ_MIN, min(HZ_MAX, value))
+        if isinstance(d.parser, special.ObufParser):
+            d.parser.current = value
+        self.values[d.name] = value
+        for listener in self.listeners:
+            listener(d.name, value)
+
+    def set(self, name: str, text: str, startup: bool = False) -> None:
+        """Parse and apply one value; raises KeyError (unknown) or ConfigError (bad value)."""
+        d = self._by_name.get(name.lower())
+        if d is None:
+            raise KeyError(name)
+        if not startup and not d.mutable:
+            raise ConfigError("can't set immutable config")
+        self._store(d, d.parse(text))
+
+    def set_many(self, pairs: list[tuple[str, str]], protected_ok: bool = False) -> None:
+        """CONFIG SET: all or nothing. Raises ConfigSetError with Redis's reply text."""
+        found: list[Directive] = []
+        unknown = err_name = err = None
+        for name, _ in pairs:
+            d = self._by_name.get(name.lower())
+            if d is None:
+                if unknown is None and err is None:
+                    unknown = name
+                continue
+            if unknown is not None or err is not None:
+                continue
+            if not d.mutable or (d.protected and not protected_ok):
+                err_name, err = name, ("can't set immutable config" if not d.mutable
+                                       else "can't set protected config")
+            elif d in found:
+                err_name, err = name, "duplicate parameter"
+            found.append(d)
+        if unknown is not None:
+            raise ConfigSetError("ERR Unknown option or number of arguments for CONFIG SET - "
+                                 f"'{unknown}'")
+        if err is not None:
+            raise ConfigSetError(f"ERR CONFIG SET failed (possibly related to argument "
+                                 f"'{err_name}') - {err}")
+        parsed = []
+        for d, (_, text) in zip(found, pairs):
+            try:
+                parsed.append((d, d.parse(text)))
+            except ConfigError as exc:
+                raise ConfigSetError(f"ERR CONFIG SET failed (possibly related to argument "
+                                     f"'{d.name}') - {exc}") from None
+        old = [(d, self.values[d.name]) for d, _ in parsed]
+        try:
+            for d, value in parsed:
+                if d.name == "dir":
+                    os.chdir(value)
+                self._store(d, value)
+        except OSError as exc:
+            for d, value in old:
+                self.values[d.name] = value
+            raise ConfigSetError(f"ERR CONFIG SET failed (possibly related to argument "
+                                 f"'dir') - {exc.strerror}") from None
+
+    # -- getting ------------------------------------------------------------------
+    def get_matching(self, pattern: str) -> dict[str, str]:
+        """CONFIG GET: every name (aliases included) matching the glob, with its value."""
+        return self.get_many([pattern])
+
+    def get_many(self, patterns: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for pattern in patterns:
+            pat = pattern.lower()
+            if not any(c in pat for c in "*?["):
+                d = self._by_name.get(pat)
+                if d is not None and pattern not in out:
+                    out[pattern] = d.format(self.values[d.name])   # the name as typed
+                continue
+            from cluster.base.glob import stringmatch   # Redis's matcher, case-insensitive
+            raw = pattern.encode("utf-8", "surrogateescape")
+            for name, d in self._by_name.items():
+                if name not in out and not d.hidden and stringmatch(raw, name.encode(),
+                                                                    nocase=True):
+                    out[name] = d.format(self.values[d.name])
+        return out
+
+
+class ConfigSetError(Exception):
+    """CONFIG SET failure: `message` is the whole error reply."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

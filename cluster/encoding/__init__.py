@@ -1,0 +1,1 @@
+"""Redis's object encodings: DUMP payloads and RDB files, byte for byte."""

@@ -1,0 +1,1 @@
+"""The data: numbered databases, expiry, the value types, snapshots, keyspace notifications."""

@@ -1,0 +1,1 @@
+"""Persistence: RDB files, the multi-part AOF, the start-up load, shutdown."""

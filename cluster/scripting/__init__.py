@@ -1,0 +1,1 @@
+"""Lua scripting: the runtime over lupa and the libraries Redis links into its Lua."""

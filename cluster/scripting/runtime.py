@@ -1,0 +1,694 @@
+"""The Lua runtime of a node (Redis 7.0.15's script_lua.c + eval.c, re-done over lupa).
+
+One Lua 5.1 interpreter per node (`engine(node)`), made on first use. The sandbox is
+Redis's: no os/io/debug/print/dofile/loadfile/require/setfenv/getfenv/newproxy/module;
+globals (and the library tables) are read-only ("Attempt to modify a readonly table"),
+reading an unknown global fails ("Script attempted to access nonexistent global
+variable"), pcall turns an error table into its `err` string, math.random is Redis's
+lrand48, never seeded unless a script calls math.randomseed (so it starts from lrand48's
+default state, as in 7.0). bit, cmsgpack (cluster.scripting.lua_libs), struct (cluster.scripting.lua_struct)
+and cjson.decode are Python callbacks, cjson.encode is Lua (cluster.scripting.lua_cjson): lupa's
+Lua has none of them. A `#!lua` shebang line (cluster.scripting.lua_shebang) gives a script flags.
+
+Design for long scripts (busy-reply-threshold / SCRIPT KILL): a script runs in the
+node's one script thread (lupa releases the GIL while Lua runs). The EVAL handler waits
+for it synchronously up to the threshold, so a normal script is atomic and needs no
+change anywhere. Past the threshold the handler marks the node busy (`node.script_busy`)
+and returns an Await that waits for the thread: the trio loop serves other clients
+again, and dispatch answers them -BUSY unless the command is flagged allow_busy (SCRIPT
+KILL, SHUTDOWN ...). Active expiry pauses while busy. A Lua count hook (every 100000
+instructions) asks the run whether it was killed. Inside MULTI/EXEC (or on the
+replication link) the wait is unbounded: no BUSY phase there.
+
+Writes made by a script propagate as the commands themselves, wrapped in MULTI/EXEC when
+more than one (the propagator's transaction buffer), never as EVAL.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import queue
+import threading
+from concurrent.futures import Future, TimeoutError as FutureTimeout
+
+from lupa import lua51
+
+from cluster.scripting import lua_cjson
+from cluster.scripting import lua_libs
+from cluster.scripting import lua_shebang
+from cluster.scripting import lua_struct
+from cluster.execution.client import Client
+from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, RespSet, SetReply, Status,
+                           ReplyError, Verbatim, Push, format_double)
+
+HOOK_INSTRUCTIONS = 100000
+INT64_MIN = -(1 << 63)
+KILLED = "ERR Script killed by user with SCRIPT KILL..."
+
+_PRELUDE = r"""
+local py, hook_check = ...
+local dbg = debug
+local error, type, rawget, rawset, setmetatable, tostring, select, unpack =
+      error, type, rawget, rawset, setmetatable, tostring, select, unpack
+local real_pcall = pcall
+local sethook, getinfo = dbg.sethook, dbg.getinfo
+
+local function raise(t)
+  -- an error table from the redis lib: where the script called it
+  local i = getinfo(3, 'Sl')
+  if i then rawset(t, 'source', i.source); rawset(t, 'line', i.currentline) end
+  error(t, 0)
+end
+
+local redis = {}
+-- Python callables are C functions to Lua: the caller's frame (line) survives a tail
+-- call, and a failing redis.call raises a ScriptCallError the handler turns into a table.
+redis.call = py.call
+redis.pcall = py.pcall
+redis.error_reply = function(msg)
+  if type(msg) ~= 'string' then return {err='ERR wrong number or type of arguments'} end
+  if msg:sub(1, 1) == '-' then msg = msg:sub(2) else msg = 'ERR ' .. msg end
+  return {err=msg}
+end
+redis.status_reply = function(msg)
+  if type(msg) ~= 'string' then return {err='ERR wrong number or type of arguments'} end
+  return {ok=msg}
+end
+redis.sha1hex = function(s)
+  if type(s) ~= 'string' and type(s) ~= 'number' then
+    raise({err='ERR wrong number of arguments'})
+  end
+  return py.sha1hex(tostring(s))
+end
+redis.log, redis.setresp, redis.set_repl = py.log, py.setresp, py.set_repl
+redis.replicate_commands = function() return true end
+redis.breakpoint = function() return false end
+redis.debug = function() end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL =
+  0, 1, 2, 2, 3
+redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = py.version, py.version_num
+
+local mathlib = setmetatable({}, {__index=math})
+mathlib.random, mathlib.randomseed = py.rand, py.srand
+
+pcall = function(...)
+  local function fix(ok, ...)
+    if ok then return true, ... end
+    local e = ...
+    if type(e) == 'userdata' then return false, (py.errmsg(e)) end
+    if type(e) == 'table' then
+      local m = rawget(e, 'err')
+      if type(m) == 'string' then return false, m end
+    end
+    return false, e
+  end
+  return fix(real_pcall(...))
+end
+
+-- The scripts' global table: a copy of the allowed base library (the real _G stays
+-- intact for lupa), read-only, failing on unknown names.
+local env = {}
+for _, name in ipairs({'assert', 'error', 'ipairs', 'next', 'pairs', 'rawequal', 'rawget',
+                       'rawset', 'select', 'setmetatable', 'getmetatable', 'tonumber',
+                       'tostring', 'type', 'unpack', 'xpcall', 'gcinfo', 'collectgarbage',
+                       '_VERSION'}) do
+  env[name] = _G[name]
+end
+env.pcall = pcall
+pcall = real_pcall
+local real_loadstring, setfenv = loadstring, setfenv
+env.loadstring = function(s, name)
+  local f, e = real_loadstring(s, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+local function readonly()
+  error('Attempt to modify a readonly table', 2)
+end
+-- lua_cjson's settings, at Redis's defaults (read-only here)
+local cj = py.cjson
+cj._NAME, cj._VERSION = 'cjson', '2.1.0'
+cj.encode_keep_buffer = function() return true end
+cj.encode_max_depth = function() return 1000 end
+cj.decode_max_depth = function() return 1000 end
+cj.encode_number_precision = function() return 14 end
+cj.encode_sparse_array = function() return false, 2, 10 end
+cj.encode_invalid_numbers = function() return false end
+cj.decode_invalid_numbers = function() return true end
+local libs = {redis=redis, bit=py.bit, cjson=py.cjson, cmsgpack=py.cmsgpack,
+              struct=py.struct,
+              string=string, table=table, math=mathlib, coroutine=coroutine}
+for name, real in pairs(libs) do
+  env[name] = setmetatable({}, {__index=real, __newindex=readonly, __metatable=false})
+end
+env._G = env
+setmetatable(env, {
+  __index=function(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end,
+  __newindex=readonly,
+  __metatable=false,
+})
+
+local prelude = getinfo(1, 'S').source
+local function handler(err)
+  local level, i = 2, nil
+  repeat
+    i = getinfo(level, 'Sl')
+    level = level + 1
+  until i == nil or (i.what ~= 'C' and i.source ~= prelude)
+  if type(err) == 'userdata' then
+    local msg, lib = py.errmsg(err)
+    err = {err=lib and 'ERR ' .. msg or msg}
+  elseif type(err) ~= 'table' then
+    err = {err='ERR ' .. tostring(err)}
+  end
+  if i and rawget(err, 'line') == nil then
+    rawset(err, 'source', i.source)
+    rawset(err, 'line', i.currentline)
+  end
+  return err
+end
+
+local function killed_line_hook()
+  -- raise only in the script's own code: never inside the error handler or the prelude
+  local i = getinfo(2, 'S')
+  if i and i.source ~= prelude then error({err=py.killed}) end
+end
+local function kill_hook()
+  if hook_check() then sethook(killed_line_hook, 'l') end
+end
+
+local function compile(body)
+  local f, e = real_loadstring(body, '@user_script')
+  if f then setfenv(f, env) end
+  return f, e
+end
+
+local function run(f, keys, argv)
+  rawset(env, 'KEYS', keys)
+  rawset(env, 'ARGV', argv)
+  sethook(kill_hook, '', py.hook_every)
+  local ok, v = xpcall(f, handler)
+  sethook()
+  return ok, v
+end
+return compile, run
+"""
+
+
+class ScriptCallError(Exception):
+    """A redis.call failure (or a kill) raised through Lua as a Python exception."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _errmsg(exc):
+    """(message, is a library error) of a Python exception raised through Lua."""
+    if isinstance(exc, ScriptCallError):
+        return _msg_bytes(exc.message), False
+    if isinstance(exc, lua_struct.LuaLibError):
+        msg = exc.args[0]
+        return (_msg_bytes(msg) if isinstance(msg, str) else msg), True
+    return str(exc).encode("utf-8", "surrogateescape"), False
+
+
+# luaL_where(L, 1) seen from a Python callback (level 2 is the callback, 3 its caller),
+# and the name the callback was called by (luaL_argerror's '?' when unknown).
+_WHERE = """
+local getinfo = debug.getinfo
+return function()
+  local i, n = getinfo(3, 'Sl'), getinfo(2, 'n')
+  local where = ''
+  if i and i.currentline > 0 then where = i.short_src .. ':' .. i.currentline .. ': ' end
+  return where, n and n.name or '?'
+end
+"""
+
+
+def _lib(where, fn):
+    """A library callback whose LuaLibError carries the caller's position, as luaL_error."""
+    def call(*args):
+        try:
+            return fn(*args)
+        except lua_struct.LuaLibError as exc:
+            pos, name = where()
+            if exc.arg is not None:
+                msg = _msg_bytes("bad argument #%d to '%s' (%s)" % (
+                    exc.arg[0], _text(name), exc.arg[1]))
+            else:
+                msg = exc.args[0]
+                if isinstance(msg, str):
+                    msg = _msg_bytes(msg)
+            raise lua_struct.LuaLibError(pos + msg) from None
+    return call
+
+
+class ScriptRun:
+    """One script execution: who runs it, since when, whether it wrote or was killed."""
+
+    def __init__(self, client, sha: str, readonly: bool):
+        self.client = client
+        self.sha = sha
+        self.readonly = readonly
+        self.killed = False
+        self.wrote = False
+        self.resp = 2
+        self.repl = 3
+        self.db = client.db
+        self.one_slot = False
+        self.slot: int | None = None
+
+
+class Engine:
+    def __init__(self, node):
+        self.node = node
+        self.lua = lua51.LuaRuntime(encoding=None, register_eval=False,
+                                    register_builtins=False, unpack_returned_tuples=True)
+        self.scripts: dict[str, object] = {}          # sha1 hex -> compiled Lua function
+        self.bodies: dict[str, bytes] = {}
+        self.rand = lua_libs.Rand48()
+        self.flags: dict[str, frozenset | None] = {}   # sha -> shebang flags (None: none)
+        self.run: ScriptRun | None = None
+        self.client = Client(node, 0)                 # the fake client scripts call with
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        lua = self.lua
+        null = lua.execute("local p = newproxy(true) "
+                           "getmetatable(p).__tostring = function() return 'userdata: (nil)' end "
+                           "return p")
+        where = lua.execute(_WHERE)
+        encode = lua_cjson.encoder(lua, null)
+        py = lua.table_from({
+            b"call": self._call, b"pcall": self._pcall, b"errmsg": _errmsg,
+            b"log": self._log, b"setresp": self._setresp,
+            b"set_repl": self._set_repl, b"sha1hex": lambda s: sha1hex(s).encode(),
+            b"rand": _lib(where, self._random), b"srand": _lib(where, self._randomseed),
+            b"version": node.redis_version.encode(),
+            b"version_num": _version_num(node.redis_version),
+            b"hook_every": HOOK_INSTRUCTIONS, b"killed": KILLED.encode(),
+            b"bit": lua.table_from({k.encode(): v for k, v in lua_libs.BIT.items()}),
+            b"cjson": lua.table_from({
+                b"encode": _lib(where, encode), b"null": null,
+                b"decode": _lib(where, lambda *a: lua_cjson.decode(lua, null, *a))}),
+            b"struct": lua.table_from({
+                b"pack": _lib(where, lua_struct.pack), b"unpack": _lib(where, lua_struct.unpack),
+                b"size": _lib(where, lua_struct.size)}),
+            b"cmsgpack": lua.table_from({
+                b"pack": lua_libs.msgpack_pack,
+                b"unpack": lambda d: lua_libs.msgpack_unpack(lua, d)}),
+        })
+        self._compile, self._run = lua.execute(_PRELUDE, py, self._hook_check)
+
+    # --- script cache -----------------------------------------------------------------
+
+    def load(self, body: bytes) -> str:
+        """Compile and cache `body`; its sha. ReplyError on a compile error."""
+        sha = sha1hex(body)
+        if sha not in self.scripts:
+            flags, source = lua_shebang.parse(body)
+            fn, err = self._compile(source)
+            if fn is None:
+                raise ReplyError("ERR Error compiling script (new function): %s" % (
+                    _text(err),))
+            self.scripts[sha] = fn
+            self.bodies[sha] = body
+            self.flags[sha] = flags
+        return sha
+
+    def flush(self) -> None:
+        self.scripts.clear()
+        self.bodies.clear()
+        self.flags.clear()
+
+    # --- running ----------------------------------------------------------------------
+
+    def start(self, client, sha: str, keys: list, args: list, readonly: bool):
+        """Submit the script to the script thread; (run, future)."""
+        run = ScriptRun(client, sha, readonly)
+        flags = self.flags.get(sha)
+        # shebang scripts must keep to one slot unless allow-cross-slot-keys (cluster mode)
+        run.one_slot = flags is not None and "allow-cross-slot-keys" not in flags
+        if run.one_slot and keys and self.node.cluster is not None:
+            from slots import keyslot
+            run.slot = keyslot(keys[0])
+        self.run = run
+        fn = self.scripts[sha]
+        lua = self.lua
+        keys_t = lua.table_from(keys)
+        args_t = lua.table_from(args)
+        future: Future = Future()
+        if self._thread is None:
+            # A daemon thread: a script that never ends must not hold up process exit.
+            self._thread = threading.Thread(target=self._worker, name="lua", daemon=True)
+            self._thread.start()
+        self._jobs.put((future, run, fn, keys_t, args_t))
+        return run, future
+
+    def _worker(self) -> None:
+        while True:
+            future, run, fn, keys_t, args_t = self._jobs.get()
+            try:
+                future.set_result(self._execute(run, fn, keys_t, args_t))
+            except BaseException as exc:      # noqa: BLE001 (handed to the waiter)
+                future.set_exception(exc)
+
+    def _execute(self, run, fn, keys_t, args_t):
+        ok, value = self._run(fn, keys_t, args_t)
+        if ok:
+            return lua_to_reply(value, run.client.resp == 3, run.resp)
+        return ReplyError(_error_text(value, run.sha))
+
+    def finish(self, run) -> None:
+        if self.run is run:
+            self.run = None
+        if getattr(self.node, "script_busy", None) is run:
+            self.node.script_busy = None
+
+    def _random(self, *args):
+        """math.random over redisLrand48 (lmathlib's math_random)."""
+        r = self.rand.random()
+        if not args:
+            return r
+        if len(args) > 2:
+            raise lua_struct.LuaLibError("wrong number of arguments")
+        low, up = 1, _check_int(1, args[-1] if len(args) == 1 else args[0])
+        if len(args) == 2:
+            low, up = up, _check_int(2, args[1])
+        if low > up:
+            raise lua_struct.LuaLibError("", (len(args), "interval is empty"))
+        return math.floor(r * (up - low + 1)) + low
+
+    def _randomseed(self, *args):
+        self.rand.seed(_check_int(1, args[0] if args else None))
+
+    def _hook_check(self) -> bool:
+        run = self.run
+        return run is not None and run.killed
+
+    # --- the redis lib ----------------------------------------------------------------
+
+    def _call(self, *args):
+        """redis.call: a failure raises (ScriptCallError, a Lua error to the script)."""
+        run = self.run
+        try:
+            reply = self._dispatch(run, args)
+        except ReplyError as err:
+            raise ScriptCallError(err.message) from None
+        if reply.__class__ is ReplyError:
+            raise ScriptCallError(reply.message)
+        return reply_to_lua(self.lua, reply, run.resp == 3)
+
+    def _pcall(self, *args):
+        """redis.pcall: a failure is returned as an error table."""
+        run = self.run
+        try:
+            reply = self._dispatch(run, args)
+        except ReplyError as err:
+            reply = err
+        return reply_to_lua(self.lua, reply, run.resp == 3)
+
+    def _dispatch(self, run, args):
+        from cluster.execution import dispatch
+        from cluster.execution.table import TABLE
+        if not args:
+            raise ReplyError("ERR Please specify at least one argument for this redis lib call")
+        argv = []
+        for a in args:
+            if isinstance(a, bytes):
+                argv.append(a)
+            elif isinstance(a, (int, float)) and not isinstance(a, bool):
+                argv.append(_lua_number_text(a))
+            else:
+                raise ReplyError("ERR Lua redis lib command arguments must be strings or integers")
+        cmd = TABLE.get(argv[0].decode("utf-8", "replace").lower())
+        if cmd is None:
+            raise ReplyError("ERR Unknown Redis command called from script")
+        if cmd.subcommands:
+            sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower()) \
+                if len(argv) > 1 else None
+            if sub is None:
+                raise ReplyError("ERR Unknown Redis command called from script")
+            cmd = sub
+        argc = len(argv)
+        if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
+            raise ReplyError("ERR Wrong number of args calling Redis command from script")
+        if "noscript" in cmd.flags:
+            raise ReplyError("ERR This Redis command is not allowed from script")
+        node = self.node
+        if cmd.is_write:
+            if run.readonly:
+                raise ReplyError("ERR Write commands are not allowed from read-only scripts.")
+            if node.repl_link is not None and not run.client.is_master_link:
+                raise ReplyError("READONLY You can't write against a read only replica.")
+        if node.cluster is not None and not run.client.is_master_link:
+            _check_local_keys(node, cmd, argv, run)
+        client = self.client
+        client.db = run.db
+        client.resp = run.resp
+        prop = node.propagator
+        mark = len(prop._txn) if prop._txn is not None else None
+        dirty = node.keyspace.dirty
+        reply = dispatch.call(client, cmd, argv)
+        run.db = client.db
+        if node.keyspace.dirty != dirty and cmd.is_write:
+            run.wrote = True
+            if not run.repl & 2 and mark is not None:
+                del prop._txn[mark:]          # REPL_AOF / REPL_NONE: not to replicas
+        if reply.__class__ is dispatch.Block:
+            reply = reply.reply
+        elif reply.__class__ is dispatch.Await:
+            raise ReplyError("ERR This Redis command is not allowed from script")
+        return reply
+
+    def _log(self, level=None, *msgs):
+        if level is None or not msgs:
+            raise ScriptCallError("ERR redis.log() requires two arguments or more.")
+        if not isinstance(level, (int, float)) or not 0 <= level <= 3 or level != int(level):
+            raise ScriptCallError("ERR Invalid debug level.")
+        text = " ".join(m.decode("utf-8", "replace") if isinstance(m, bytes) else
+                        _lua_number_text(m).decode() for m in msgs
+                        if isinstance(m, (bytes, int, float)))
+        log = self.node.log
+        getattr(log, ("debug", "verbose", "notice", "warning")[int(level)],
+                log.notice)(text)
+        return None
+
+    def _setresp(self, v=None):
+        if v not in (2, 3):
+            raise ScriptCallError("ERR RESP version must be 2 or 3.")
+        self.run.resp = int(v)
+
+    def _set_repl(self, v=None):
+        if not isinstance(v, (int, float)) or v != int(v) or not 0 <= v <= 3:
+            raise ScriptCallError("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+                                  "REPL_ALL or REPL_NONE.")
+        self.run.repl = int(v)
+
+    # --- threading --------------------------------------------------------------------
+
+    def wait(self, future, timeout):
+        """(True, reply) once the script ended within `timeout` seconds, else (False, None)."""
+        try:
+            return True, future.result(timeout=timeout)
+        except FutureTimeout:
+            return False, None
+
+
+def engine(node) -> Engine:
+    eng = getattr(node, "lua_engine", None)
+    if eng is None:
+        eng = node.lua_engine = Engine(node)
+    return eng
+
+
+def sha1hex(data) -> str:
+    if isinstance(data, str):
+        data = data.encode()
+    return hashlib.sha1(data).hexdigest()
+
+
+def _check_int(n: int, v) -> int:
+    """luaL_checkint: a number (or numeric string) cast to a C int."""
+    x = lua_struct.check_number("random", n, v)
+    if x != x or abs(x) >= 2 ** 63:
+        return -(1 << 31)
+    return ((int(x) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _version_num(version: str) -> int:
+    parts = [int(p) for p in version.split(".")[:3]]
+    while len(parts) < 3:
+        parts.append(0)
+    return parts[0] << 16 | parts[1] << 8 | parts[2]
+
+
+def _text(v) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "surrogateescape")
+    return str(v)
+
+
+def _msg_bytes(message: str) -> bytes:
+    return message.encode("utf-8", "surrogateescape")
+
+
+def _lua_number_text(n) -> bytes:
+    if isinstance(n, int) and abs(n) < 10 ** 14:
+        return b"%d" % n
+    return (b"%.14g" % float(n))
+
+
+def _check_local_keys(node, cmd, argv, run) -> None:
+    from slots import keyslot
+    try:
+        positions = cmd.key_positions(argv)
+    except Exception:
+        return
+    state = node.cluster.state
+    me = state.myself.id
+    for pos in positions:
+        if state.slot_owner[keyslot(argv[pos])] != me:
+            raise ReplyError("ERR Script attempted to access a non local key in a cluster node")
+    if run.one_slot and positions:
+        slot = keyslot(argv[positions[0]])
+        if run.slot is None:
+            run.slot = slot
+        elif run.slot != slot:
+            raise ReplyError("ERR Script attempted to access keys that do not hash to the "
+                             "same slot")
+
+
+def _error_text(err, sha: str) -> str:
+    if _is_table(err):
+        msg = err[b"err"]
+        source, line = err[b"source"], err[b"line"]
+        msg = _text(msg) if isinstance(msg, bytes) else ""
+        if source is not None and line is not None:
+            src = _text(source)
+            return "%s script: %s, on %s:%s." % (msg, sha, src, _int_text(line))
+        return "%s script: %s" % (msg, sha)
+    return "ERR %s script: %s" % (_text(err), sha)
+
+
+def _int_text(v) -> str:
+    return "%d" % v if isinstance(v, (int, float)) else _text(v)
+
+
+def _is_table(v) -> bool:
+    return type(v).__name__ == "_LuaTable"
+
+
+def _to_int(n) -> int:
+    if isinstance(n, int):
+        return n
+    if math.isnan(n) or math.isinf(n) or not -9.3e18 < n < 9.3e18:
+        return INT64_MIN
+    v = int(n)
+    return v if -(1 << 63) <= v < (1 << 63) else INT64_MIN
+
+
+# --- conversions ------------------------------------------------------------------------
+
+def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0):
+    """A Lua value the script returned -> a reply value (luaReplyToRedisReply)."""
+    if v is None:
+        return None
+    cls = v.__class__
+    if cls is bytes:
+        return v
+    if cls is bool:
+        if script_resp == 3:
+            return TRUE if v else FALSE
+        return 1 if v else None
+    if cls is int or cls is float:
+        return _to_int(v)
+    if not _is_table(v):
+        return None
+    err = v[b"err"]
+    if isinstance(err, bytes):
+        return ReplyError(err.decode("utf-8", "surrogateescape"))
+    ok = v[b"ok"]
+    if isinstance(ok, bytes):
+        return Status(ok)
+    dbl = v[b"double"]
+    if isinstance(dbl, (int, float)) and not isinstance(dbl, bool):
+        return float(dbl)
+    big = v[b"big_number"]
+    if isinstance(big, bytes):
+        return BigNumber(big)
+    m = v[b"map"]
+    if _is_table(m):
+        out = {}
+        for k, val in m.items():
+            out[_hashable(lua_to_reply(k, resp3, script_resp, depth + 1))] = \
+                lua_to_reply(val, resp3, script_resp, depth + 1)
+        return out
+    s = v[b"set"]
+    if _is_table(s):
+        return SetReply(lua_to_reply(k, resp3, script_resp, depth + 1) for k in s.keys())
+    out = []
+    i = 1
+    while True:
+        item = v[i]
+        if item is None:
+            break
+        out.append(lua_to_reply(item, resp3, script_resp, depth + 1))
+        i += 1
+    return out
+
+
+def _hashable(v):
+    if isinstance(v, list):
+        return tuple(v)
+    return v
+
+
+def reply_to_lua(lua, value, resp3: bool):
+    """A command's reply value -> the Lua value redis.call returns (redisProtocolToLuaType)."""
+    cls = value.__class__
+    if cls is bytes or cls is Verbatim:
+        if cls is Verbatim and resp3:
+            return lua.table_from({b"verbatim_string": lua.table_from(
+                {b"format": b"txt", b"string": bytes(value)})})
+        return bytes(value)
+    if cls is Status:
+        return lua.table_from({b"ok": bytes(value)})
+    if cls is int:
+        return value
+    if cls is bool:
+        return value if resp3 else int(value)
+    if value is None or value is NULL_ARRAY:
+        return None if resp3 else False
+    if cls is float:
+        if resp3:
+            return lua.table_from({b"double": value})
+        return format_double(value)
+    if cls is dict:
+        if resp3:
+            t = lua.table()
+            for k, v in value.items():
+                t[reply_to_lua(lua, k, resp3)] = reply_to_lua(lua, v, resp3)
+            return lua.table_from({b"map": t})
+        flat = []
+        for k, v in value.items():
+            flat.append(reply_to_lua(lua, k, resp3))
+            flat.append(reply_to_lua(lua, v, resp3))
+        return lua.table_from(flat)
+    if cls is RespSet or cls is SetReply:
+        if resp3:
+            t = lua.table()
+            for k in value:
+                t[reply_to_lua(lua, k, resp3)] = True
+            return lua.table_from({b"set": t})
+        return lua.table_from([reply_to_lua(lua, x, resp3) for x in value])
+    if isinstance(value, ReplyError):
+        return lua.table_from({b"err": _msg_bytes(value.message)})
+    if isinstance(value, (list, tuple, Push)):
+        return lua.table_from([reply_to_lua(lua, x, resp3) for x in value])
+    if cls is str:
+        return value.encode()
+    return None

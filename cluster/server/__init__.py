@@ -1,0 +1,1 @@
+"""The trio edge: listening sockets, one task per connection, the cron timer, signals."""

@@ -1,0 +1,330 @@
+"""The trio edge: listening sockets, one task per connection, the cron timer, signals.
+
+Per performance-notes.md: raw `trio.socket` calls, 64 KiB reads, every reply produced
+from one read sent with one `send`, TCP_NODELAY, a listen backlog of tcp-backlog (511).
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket as pysocket
+
+import trio
+
+from gossip.listen import accept, listen
+
+from cluster import commands  # noqa: F401  (registers every command in the table)
+from cluster.persistence import loading
+from cluster.persistence import rdb_file as persist_rdb
+from cluster.replication import link as repl_link
+from cluster.persistence import shutdown
+from cluster.execution.dispatch import Await, Block, execute
+from cluster.node import Node
+from cluster.resp.parser import RequestParser
+from cluster.resp.reply import OK, ReplyError, Status, encode
+
+_OK = b"+OK\r\n"
+_MAXCLIENTS = b"-ERR max number of clients reached\r\n"
+
+
+def _bind_addresses(spec: str) -> list[tuple[str, bool]]:
+    """`bind` words -> (address, optional). `*` is every IPv4 address, `::*` every IPv6."""
+    out = []
+    for word in spec.split():
+        optional = word.startswith("-")
+        word = word.lstrip("-")
+        addr = {"*": "0.0.0.0", "::*": "::"}.get(word, word)
+        out.append((addr, optional))
+    return out
+
+
+class Server:
+    def __init__(self, node: Node):
+        self.node = node
+        self.listeners: list[pysocket.socket] = []
+        self._nursery: trio.Nursery | None = None
+        self._shutdown = trio.Event()
+        node.request_shutdown = self._shutdown.set
+        self.port = node.config["port"]
+
+    # -- listening ----------------------------------------------------------------
+    def _open_listeners(self) -> None:
+        self.listeners.extend(listen(_bind_addresses(self.node.config["bind"]), self.port,
+                                     self.node.config["tcp-backlog"]))
+
+    async def serve(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        node = self.node
+        self._open_listeners()
+        bus = None
+        if node.cluster is not None:
+            bus = node.cluster.make_transport()
+            bus.open_listeners()
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for listener in self.listeners:
+                nursery.start_soon(self._accept_loop, listener)
+            if bus is not None:
+                await nursery.start(bus.run)
+            nursery.start_soon(self._cron_loop)
+            # the dump / AOF (-LOADING meanwhile), then BGSAVE's runner and REPLICAOF's link
+            nursery.start_soon(loading.start_up, node, repl_link.supervise)
+            nursery.start_soon(self._signal_loop)
+            node.log.notice("Ready to accept connections tcp")
+            task_status.started(self)
+            while True:
+                await self._shutdown.wait()
+                node.log.notice("User requested shutdown...")
+                if persist_rdb.on_shutdown(node):     # the final save, as configured
+                    if node.aof is not None:
+                        node.aof.close(shutdown=True)  # flush + fsync the AOF
+                    break
+                node.log.warning("Errors trying to shut down the server. Check the logs "
+                                 "for more information.")
+                shutdown.failed(node)
+                self._shutdown = trio.Event()
+                node.request_shutdown = self._shutdown.set
+            nursery.cancel_scope.cancel()
+        for listener in self.listeners:
+            listener.close()
+        if node.cluster is not None:
+            node.cluster.close()
+        node.log.notice("Redis is now ready to exit, bye bye...")
+
+    async def _signal_loop(self) -> None:
+        try:
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    if shutdown.on_signal(self.node, signum):   # flags from the config
+                        self._shutdown.set()
+        except RuntimeError:
+            await trio.sleep_forever()  # not the main thread (tests): no signal handling
+
+    async def _cron_loop(self) -> None:
+        node = self.node
+        while True:
+            await trio.sleep(1 / node.config["hz"])
+            node.set_time()
+            node.cron()
+
+    async def _accept_loop(self, listener) -> None:
+        while True:
+            sock = await accept(listener, self.node.log.warning)
+            self._nursery.start_soon(self._serve_client, sock)
+
+    # -- one client ---------------------------------------------------------------
+    def _configure_socket(self, sock) -> None:
+        try:
+            sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+            keepalive = self.node.config["tcp-keepalive"]
+            if keepalive > 0:
+                sock.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE, 1)
+                if hasattr(pysocket, "TCP_KEEPIDLE"):
+                    sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPIDLE, keepalive)
+                    sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPINTVL,
+                                    max(1, keepalive // 3))
+                    sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPCNT, 3)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _addr(pair) -> str:
+        host, port = pair[0], pair[1]
+        return f"{host}:{port}"
+
+    async def _serve_client(self, sock) -> None:
+        node = self.node
+        with sock:
+            self._configure_socket(sock)
+            try:
+                addr = self._addr(sock.getpeername())
+                laddr = self._addr(sock.getsockname())
+            except OSError:
+                return
+            if len(node.clients) >= node.config["maxclients"]:
+                node.stats.rejected_connections += 1
+                try:
+                    sock.send(_MAXCLIENTS)
+                except OSError:
+                    pass
+                return
+            client = node.new_client(addr, laddr, sock.fileno())
+            parser = RequestParser(node.config["proto-max-bulk-len"],
+                                   node.config["client-query-buffer-limit"])
+            client.parser = parser
+            with trio.CancelScope() as scope:
+                client.killer = scope.cancel
+                try:
+                    await self._client_loop(sock, client, parser)
+                except OSError:
+                    pass
+                finally:
+                    node.remove_client(client)
+
+    async def _client_loop(self, sock, client, parser: RequestParser) -> None:
+        node = self.node
+        stats = node.stats
+        recv = sock.recv
+        wait_readable = trio.lowlevel.wait_readable
+        fd = sock.fileno()
+        eager = 0
+        more = True     # the last read filled the buffer: more may be waiting already
+        while True:
+            # Read without a trip through the scheduler when data is already there; park
+            # only when the socket would block, and yield now and then for fairness.
+            # After a short read the client has (almost always) sent nothing since, so
+            # skip the recv that would fail with EAGAIN and wait for readability at once
+            # (the epoll registration reports data that came meanwhile immediately).
+            data = None
+            if more:
+                try:
+                    data = recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                else:
+                    eager += 1
+                    if eager >= 16:
+                        eager = 0
+                        await trio.lowlevel.checkpoint()
+            if data is None:
+                more = True
+                eager = 0
+                if client.pushes:                   # pub/sub output queued meanwhile
+                    await self._send_pushes(sock, client)
+                    continue
+                if client.flags_extra:              # subscribed: pushes may wake us
+                    with trio.CancelScope() as parked:
+                        client.wake = parked.cancel
+                        await wait_readable(fd)
+                    client.wake = None
+                else:
+                    await wait_readable(fd)
+                continue
+            if not data:
+                return
+            more = len(data) >= 65536
+            stats.net_input_bytes += len(data)
+            client.net_in += len(data)
+            node.set_time()
+            client.last_interaction_ms = node.keyspace.now_ms
+            parser.auth_required = not client.authenticated
+            commands, error = parser.feed(data)
+            out: list[bytes] = client.pushes    # pushes queued for us go out first
+            resp3 = client.resp == 3
+            while True:
+                for argv in commands:
+                    reply = execute(client, argv)
+                    if client.handover is not None:
+                        break           # PSYNC/SYNC: the socket becomes a replica link
+                    cls = reply.__class__
+                    if cls is bytes:
+                        out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                    elif reply is OK:
+                        out.append(_OK)
+                    elif cls is int:
+                        out.append(b":%d\r\n" % reply)
+                    elif cls is Block:
+                        if out:
+                            await self._send_pushes(sock, client)
+                            out = client.pushes
+                        reply = await self._wait(client, reply)
+                        resp3 = client.resp == 3
+                        out.append(encode(reply, resp3))
+                    elif cls is Await:
+                        reply = await self._await(client, reply)
+                        if reply.__class__ is Block:
+                            if out:
+                                await self._send_pushes(sock, client)
+                                out = client.pushes
+                            reply = await self._wait(client, reply)
+                        resp3 = client.resp == 3
+                        out.append(encode(reply, resp3))
+                    else:
+                        # Read the protocol after the command: HELLO 3 answers in RESP3.
+                        resp3 = client.resp == 3
+                        out.append(encode(reply, resp3))
+                    if client.close_after_reply:
+                        break
+                if (error is None or not error.unauth or not client.authenticated
+                        or client.close_after_reply):
+                    break
+                # A command of this batch authenticated the client: parse on without the
+                # limits Redis puts on unauthenticated requests.
+                parser.auth_required = False
+                commands, error = parser.feed(b"")
+            if error is not None and not client.close_after_reply:
+                if error.reply is None:
+                    node.log.warning(f"Closing client that reached max query buffer "
+                                     f"length: addr={client.addr}")
+                else:
+                    out.append(encode(ReplyError(error.reply), resp3))
+                    node.log.verbose(f"Protocol error ({error.reply}) from client: "
+                                     f"id={client.id} addr={client.addr}")
+                client.close_after_reply = True
+            if out:
+                await self._send_pushes(sock, client)
+            if client.handover is not None:
+                await client.handover(sock, client, parser)
+                return
+            if client.close_after_reply:
+                return
+
+    async def _send_pushes(self, sock, client) -> None:
+        """Send client.pushes (the batch's replies and pub/sub pushes queued for it);
+        what is queued while this send waits goes into a fresh list."""
+        if self.node.aof is not None and self.node.aof.buf:
+            self.node.aof.flush()    # appendfsync always: on disk before the reply leaves
+        data = b"".join(client.pushes)
+        client.pushes = []
+        client.push_bytes = 0
+        client.push_soft_since = 0
+        await self._send(sock, client, data)
+
+    async def _send(self, sock, client, data: bytes) -> None:
+        n = len(data)
+        self.node.stats.net_output_bytes += n
+        client.net_out += n
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        if sent == n:
+            return
+        view = memoryview(data)[sent:]
+        while view:
+            await trio.lowlevel.wait_writable(sock)
+            try:
+                view = view[sock.send(view):]
+            except (BlockingIOError, InterruptedError):
+                pass
+
+    async def _await(self, client, pending):
+        """Run an Await's coroutine (started at once: see dispatch.Await), and the next
+        one if its result is an Await again; return the first other result."""
+        reply = pending
+        while reply.__class__ is Await:
+            client.blocked = True
+            try:
+                reply = await reply.fn()
+            finally:
+                client.blocked = False
+            self.node.set_time()
+        return reply
+
+    async def _wait(self, client, block: Block):
+        if block.ready is not None:             # blocked on keys (cluster.execution.blocking.Waiter)
+            return await block.ready.wait(block.timeout_ms)
+        client.blocked = True
+        try:
+            if block.timeout_ms is None:
+                await trio.sleep_forever()
+            await trio.sleep(block.timeout_ms / 1000)
+        finally:
+            client.blocked = False
+        self.node.set_time()
+        return block.reply
+
+
+async def run_node(node: Node, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    server = Server(node)
+    await server.serve(task_status=task_status)

@@ -24,7 +24,7 @@ import trio
 from cluster.execution import inflight
 from cluster.commands.args import SYNTAX, parse_int
 from cluster.commands.serialize import _list_fill, restore_generic
-from cluster.execution.dispatch import Await
+from cluster.resp.outcomes import Await
 from cluster.encoding.dump import dump
 from cluster.bus.migrate_io import Job, SocketCache, port_number, run_async, run_sync
 from cluster.replication.propagate import encode_command

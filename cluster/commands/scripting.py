@@ -9,7 +9,7 @@ import trio
 from cluster.scripting import lua_shebang
 from cluster.scripting import runtime as scripting
 from cluster.commands.args import parse_int
-from cluster.execution.dispatch import Await
+from cluster.resp.outcomes import Await
 from cluster.resp.reply import OK, ReplyError
 from cluster.execution.table import command, container, subcommand
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
 from cluster.config.live import ConfigError, ConfigSetError
 from cluster.persistence import shutdown as shutdown_flags
-from cluster.execution.dispatch import Block
+from cluster.resp.outcomes import Block
 from cluster.commands.info_sections import info_text
 from cluster.resp.reply import OK, ReplyError, Status, Verbatim
 from cluster.execution.table import command, container, subcommand

@@ -12,6 +12,7 @@ since logically it did not change. WATCH settles that case by expiring such a ke
 from __future__ import annotations
 
 from cluster.execution import dispatch
+from cluster.resp.outcomes import Block
 from cluster.resp.reply import NULL_ARRAY, OK, ReplyError
 from cluster.execution.table import TABLE, command
 
@@ -66,7 +67,7 @@ def exec_(client, argv):
     try:
         for cmd, cmd_argv in queue:
             reply = dispatch.call(client, cmd, cmd_argv)
-            if reply.__class__ is dispatch.Block:
+            if reply.__class__ is Block:
                 reply = reply.reply         # never block inside EXEC
             replies.append(reply)
     finally:

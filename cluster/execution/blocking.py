@@ -174,7 +174,7 @@ WAITERS: dict = {}
 
 def block(client, keys, kind, serve, timeout_ms: int | None, timeout_reply):
     """Queue `client` on `keys`; the handler returns what this returns."""
-    from cluster.execution.dispatch import Block
+    from cluster.resp.outcomes import Block
     waiter = Waiter(client, keys, kind, serve, timeout_reply)
     waiter.register()
     return Block(timeout_ms, timeout_reply, waiter)

@@ -15,6 +15,7 @@ from cluster.persistence import loading
 from cluster.execution import pause
 from cluster.replication import primary as repl_primary
 from cluster.replication.replica import refuse_for as replica_refusal
+from cluster.resp.outcomes import Await
 from cluster.resp.reply import QUEUED, ReplyError
 from cluster.execution.routing import refuse, route
 from cluster.execution.table import TABLE, Command
@@ -29,34 +30,6 @@ PUBSUB_ALLOWED = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe", "s
 
 # Raw command name (any case seen so far) -> Command: skips decode+lower on the hot path.
 _BY_RAW: dict[bytes, Command] = {}
-
-
-class Block:
-    """A handler's answer meaning: send nothing yet; wait, then reply.
-
-    `timeout_ms` None waits forever. `reply` is sent when the wait ends. Commands that can
-    be woken early (later: BLPOP, WAIT with replicas) give a `ready` callable the
-    connection re-checks when woken.
-    """
-
-    __slots__ = ("timeout_ms", "reply", "ready")
-
-    def __init__(self, timeout_ms: int | None, reply, ready=None):
-        self.timeout_ms = timeout_ms
-        self.reply = reply
-        self.ready = ready
-
-
-class Await:
-    """A handler's answer meaning: the connection awaits `fn()` (a coroutine function of
-    no arguments, e.g. MIGRATE's network part) and replies with what it returns, which
-    may itself be a Block or an Await. The node keeps serving other clients meanwhile.
-    The connection starts `fn` at once (a handler may hold resources `fn` releases)."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn):
-        self.fn = fn
 
 
 def _resolve(argv: list[bytes]) -> Command | None:

@@ -144,7 +144,7 @@ def postpone(client, cmd, argv):
     writes = may_replicate(cmd, client)
     if kind == WRITE and not writes:
         return None
-    from cluster.execution.dispatch import Await
+    from cluster.resp.outcomes import Await
     ticket = _Ticket(client, argv, writes)
     client.last_cmd = cmd.name            # CLIENT LIST cmd= (Redis sets lastcmd first)
     pauses.queue.append(ticket)

@@ -336,7 +336,7 @@ def wait(client, numreplicas: int, timeout_ms: int):
     if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
         return acked
     primary.request_acks()
-    from cluster.execution.dispatch import Block
+    from cluster.resp.outcomes import Block
     from cluster.replication.wait_block import WaitBlock
     # A Block CLIENT UNBLOCK can end (Redis 7.0 unblocks BLOCKED_WAIT clients too).
     ready = WaitBlock(client, lambda: primary.acked(target), numreplicas, primary)

@@ -413,6 +413,7 @@ class Engine:
 
     def _dispatch(self, run, args):
         from cluster.execution import dispatch
+        from cluster.resp.outcomes import Await, Block
         from cluster.execution.table import TABLE
         if not args:
             raise ReplyError("ERR Please specify at least one argument for this redis lib call")
@@ -458,9 +459,9 @@ class Engine:
             run.wrote = True
             if not run.repl & 2 and mark is not None:
                 del prop._txn[mark:]          # REPL_AOF / REPL_NONE: not to replicas
-        if reply.__class__ is dispatch.Block:
+        if reply.__class__ is Block:
             reply = reply.reply
-        elif reply.__class__ is dispatch.Await:
+        elif reply.__class__ is Await:
             raise ReplyError("ERR This Redis command is not allowed from script")
         return reply
 

@@ -19,7 +19,8 @@ from cluster.persistence import loading
 from cluster.persistence import rdb_file as persist_rdb
 from cluster.replication import link as repl_link
 from cluster.persistence import shutdown
-from cluster.execution.dispatch import Await, Block, execute
+from cluster.execution.dispatch import execute
+from cluster.resp.outcomes import Await, Block
 from cluster.node import Node
 from cluster.resp.parser import RequestParser
 from cluster.resp.reply import OK, ReplyError, Status, encode

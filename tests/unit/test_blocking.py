@@ -8,7 +8,8 @@ import pytest
 
 import cluster.commands  # noqa: F401
 from cluster.execution import blocking
-from cluster.execution.dispatch import Block, execute
+from cluster.execution.dispatch import execute
+from cluster.resp.outcomes import Block
 from cluster.node import Node
 from cluster.resp.reply import NULL_ARRAY, ReplyError
 

@@ -9,7 +9,8 @@ from cluster import commands  # noqa: F401
 from cluster.execution import inflight
 from cluster.commands.migrate import migrate_keys
 from cluster.config.live import Config
-from cluster.execution.dispatch import Await, execute
+from cluster.execution.dispatch import execute
+from cluster.resp.outcomes import Await
 from cluster.bus.migrate_io import IOFail, Job, Outcome, SocketCache, port_number, transfer
 from cluster.node import Node
 from cluster.resp.reply import OK, ReplyError, Status

@@ -9,7 +9,8 @@ from cluster import commands  # noqa: F401
 from cluster.execution import pause
 from cluster.bus.cluster_node import attach
 from cluster.config.live import Config
-from cluster.execution.dispatch import Await, execute
+from cluster.execution.dispatch import execute
+from cluster.resp.outcomes import Await
 from cluster.node import Node
 from cluster.resp.reply import OK, ReplyError
 from gossip.effects import PauseWrites, UnpauseWrites

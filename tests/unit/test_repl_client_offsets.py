@@ -5,7 +5,8 @@ from __future__ import annotations
 import cluster.commands  # noqa: F401
 from cluster.replication import primary as repl_primary
 from cluster.replication import replica as repl_replica
-from cluster.execution.dispatch import Block, execute
+from cluster.execution.dispatch import execute
+from cluster.resp.outcomes import Block
 from cluster.keyspace.databases import REPLICA
 from cluster.node import Node
 from cluster.replication.propagate import encode_command

@@ -8,7 +8,8 @@ from cluster.commands.server import validate_client_name
 from cluster.commands.server_client import client_info_line
 from cluster.commands.server_debug import dataset_digest
 from cluster.config.live import Config
-from cluster.execution.dispatch import Block, execute
+from cluster.execution.dispatch import execute
+from cluster.resp.outcomes import Block
 from cluster.node import Node
 from cluster.resp.reply import OK, ReplyError, Status, Verbatim
 

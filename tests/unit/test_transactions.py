@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from cluster import commands  # noqa: F401
-from cluster.execution.dispatch import Block, execute
+from cluster.execution.dispatch import execute
+from cluster.resp.outcomes import Block
 from cluster.node import Node
 from cluster.resp.reply import NULL_ARRAY, OK, QUEUED, ReplyError, encode
 from cluster.execution.table import _make

@@ -1,7 +1,15 @@
-"""The `pyredis-cluster` command."""
+"""The `pyredis-cluster` command.
+
+Each subcommand's module is imported only when that subcommand runs (`main` below), so the
+admin tools start without loading the node, trio or Lua, and nothing is imported that the
+chosen subcommand does not use.
+"""
 from __future__ import annotations
 
+import importlib
 import sys
+
+from cluster import REDIS_VERSION, __version__
 
 USAGE = """\
 Usage: pyredis-cluster <command> [arguments]
@@ -60,17 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 1
     cmd, rest = args[0], args[1:]
     if cmd == "sentinel" or (cmd == "server" and "--sentinel" in rest):
-        from sentinel.server import run as run_sentinel
+        from sentinel.server import run as run_sentinel     # lazily: see the docstring
         return run_sentinel(rest)
     if cmd == "server":
-        from cli.server import run_server
+        from cli.server import run_server                   # lazily: see the docstring
         return run_server(rest)
     if cmd in ("version", "-v", "--version"):
-        from cluster import REDIS_VERSION, __version__
         print(f"pyredis-cluster {__version__} (redis_version {REDIS_VERSION})")
         return 0
     if cmd in ADMIN_COMMANDS:
-        import importlib
         return importlib.import_module(ADMIN_COMMANDS[cmd]).run(cmd, rest)
     sys.stderr.write(f"Unknown command '{cmd}'.\n\n{USAGE}")
     return 1

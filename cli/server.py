@@ -16,6 +16,9 @@ from cluster import REDIS_VERSION, __version__
 from cluster.config.live import Config, ConfigFileError, ConfigOpenError
 from cluster.config.file import options_text, read_config_file
 from cluster.base.log import Logger
+from cluster.bus.cluster_node import ClusterStartError, attach
+from cluster.node import Node
+from cluster.server.edge import run_node
 
 
 def load_config(args: list[str], stdin=None) -> Config:
@@ -66,12 +69,9 @@ def run_server(args: list[str]) -> int:
         log.warning("Configuration loaded")
     if config["daemonize"]:
         log.warning("daemonize is not supported: running in the foreground")
-    from cluster.node import Node
-    from cluster.server.edge import run_node
     log.role = "M"
     node = Node(config, log=log)
     if config["cluster-enabled"]:
-        from cluster.bus.cluster_node import ClusterStartError, attach
         try:
             attach(node, config["cluster-config-file"])
         except ClusterStartError as err:

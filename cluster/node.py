@@ -11,59 +11,104 @@ import time
 from typing import Callable
 
 from cluster import REDIS_VERSION, __version__
-from cluster.execution.client import Client
-from cluster.config.live import Config
-from cluster.keyspace.databases import Database, Keyspace
 from cluster.base.log import Logger
-from cluster.execution.pause import writes_paused
-from cluster.replication.propagate import Propagator
-from cluster.keyspace.notify import EXPIRED, notify_node
+from cluster.commands import registry  # noqa: F401  (registers every command in the table)
+from cluster.config.live import Config
+from cluster.execution import gates
+from cluster.execution.client import Client
+from cluster.execution.dispatch import execute
+from cluster.execution.inflight import inflight_gate
+from cluster.execution.pause import Pauses, pause_gate, writes_paused
 from cluster.execution.pubsub import PubSub
+from cluster.execution.routing import routing_gate
 from cluster.execution.stats import SlowLog, Stats
+from cluster.keyspace.databases import Database, Keyspace
+from cluster.keyspace.notify import EXPIRED, notify_node
+from cluster.persistence import aof as persist_aof
+from cluster.persistence.loading import loading_gate
+from cluster.persistence.state import PersistState
+from cluster.replication import primary as repl_primary
+from cluster.replication import replica as repl_replica
+from cluster.replication.propagate import Propagator
+from cluster.replication.state import ReplState
+
+
+def make_gates() -> gates.Gates:
+    """The dispatcher's gates in Redis 7.0's processCommand order. The ones that look at
+    the client alone are always on; the node and its subsystems turn the others on while
+    they can refuse anything."""
+    return gates.Gates([
+        ("auth", gates.auth_gate),              # requirepass set (Node._config_changed)
+        ("routing", routing_gate),              # a cluster bus attached (attach_cluster)
+        ("min-replicas", repl_primary.min_replicas_gate),   # min-replicas-to-write > 0
+        ("replica", repl_replica.replica_gate),             # replicating a primary
+        ("pubsub", gates.pubsub_gate),          # always: RESP2 subscribed context
+        ("loading", loading_gate),              # loading the dataset at start-up
+        ("busy", gates.busy_gate),              # a script past busy-reply-threshold
+        ("pause", pause_gate),                  # CLIENT PAUSE / manual failover
+        ("multi", gates.multi_gate),            # always: MULTI queueing
+        ("migrate", inflight_gate),             # keys of a MIGRATE in flight
+    ], on=("pubsub", "multi"))
 
 
 class Node:
+    """Every piece of a node's state is declared here, once, with why it exists; the
+    subsystems keep theirs in the objects this builds (`pubsub`, `pauses`, ...)."""
+
     def __init__(self, config: Config | None = None, rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time, log: Logger | None = None):
-        self.config = config or Config()
-        self.rng = rng or random.Random()
-        self.clock = clock
-        self.log = log or Logger(role="M")
-        self.version = __version__
-        self.redis_version = REDIS_VERSION
-        self.run_id = "%040x" % self.rng.getrandbits(160)
-        self.keyspace = Keyspace(self.config["databases"],
+        # -- identity, configuration, time ------------------------------------------------
+        self.config = config or Config()     # the directives' live values (CONFIG GET/SET)
+        self.rng = rng or random.Random()    # every random choice (ids, SPOP...): seedable
+        self.clock = clock                   # wall clock, read by set_time only
+        self.log = log or Logger(role="M")   # Redis-style log lines
+        self.version = __version__           # our own version (INFO, HELLO)
+        self.redis_version = REDIS_VERSION   # the Redis version we behave as
+        self.run_id = "%040x" % self.rng.getrandbits(160)   # INFO run_id, new per process
+        self.tcp_port = self.config["port"]  # the client port actually bound (port 0: chosen)
+        self.start_ms = int(clock() * 1000)  # INFO uptime
+        # -- data and the command path --------------------------------------------------------
+        self.keyspace = Keyspace(self.config["databases"],      # the databases
                                  slot_index=self.config["cluster-enabled"],
                                  on_expired=self._on_expired)
-        self.propagator = Propagator()
-        self.stats = Stats()
-        self.slowlog = SlowLog()
-        self.clients: dict[int, Client] = {}
-        self._next_client_id = 1
-        self.start_ms = int(clock() * 1000)
         self.set_time(self.start_ms)
-        self.last_save_s = self.start_ms // 1000
-        self.requirepass = self.config["requirepass"]
-        self.slowlog_threshold = self.config["slowlog-log-slower-than"]
-        self.config.listeners.append(self._config_changed)
-        # Hooks the I/O edge installs.
-        self.request_shutdown: Callable[[], None] = lambda: None
-        self.tcp_port = self.config["port"]
+        self.propagator = Propagator()       # the one propagation point (replicas, AOF)
+        self.gates = make_gates()            # processCommand's checks, in order (dispatch)
+        self.execute = execute               # the dispatcher, for code that re-runs commands
+        self.clients: dict[int, Client] = {}   # id -> connected client (CLIENT LIST)
+        self._next_client_id = 1             # CLIENT ID of the next connection
+        self.requirepass = self.config["requirepass"]   # cached: AUTH and new clients read it
+        self.slowlog_threshold = self.config["slowlog-log-slower-than"]   # cached: per call
+        # -- observability ----------------------------------------------------------------
+        self.stats = Stats()                 # INFO counters, per-command stats
+        self.slowlog = SlowLog()             # SLOWLOG entries
+        # -- subsystems -------------------------------------------------------------------
+        self.pubsub = PubSub(self)           # channels, patterns, shard channels
+        self.pauses = Pauses(self)           # CLIENT PAUSE and the manual-failover pause
+        self.script_busy = None              # the ScriptRun past busy-reply-threshold
+        self.lua_engine = None               # the Lua runtime, made by the first script
         # The cluster bus side (cluster.bus.cluster_node.ClusterNode) when cluster-enabled;
         # attached by the process start-up (cli.server) or a test, None in standalone.
         self.cluster = None
-        # MIGRATE: keys held by migrations in flight (cluster.execution.inflight) and the cached
-        # connections to targets (cluster.bus.migrate_io.SocketCache, made on first use).
+        # MIGRATE: keys held by migrations in flight (cluster.execution.inflight), how many
+        # are in flight, and the cached connections to targets (cluster.bus.migrate_io).
         self.inflight_keys: dict = {}
+        self.migrations = 0
         self.migrate_sockets = None
-        # Replication, replica side (cluster.replication.replica.ReplicaLink) while we replicate.
-        self.repl_link = None
-        self.master_repl_offset = 0     # the replication stream's offset (WAIT: client.woff)
-        self.pubsub = PubSub(self)      # channels, patterns, shard channels (cluster.execution.pubsub)
-        self.script_busy = None         # the ScriptRun past busy-reply-threshold (scripting)
-        self.aof = None                 # cluster.persistence.aof.Aof while appendonly is on
-        from cluster.persistence import aof as persist_aof
-        persist_aof.install(self)       # CONFIG SET appendonly yes|no
+        self.repl = ReplState(self.rng)      # replication: ids, offsets, both sides' state
+        self.persist = PersistState(self.start_ms // 1000)   # AOF, RDB saves, loading, shutdown
+        # A replica's full sync replaced the dataset: the AOF restarts from it.
+        self.repl.after_full_sync = lambda: persist_aof.restart(self)
+        # -- hooks the I/O edge installs --------------------------------------------------
+        self.request_shutdown: Callable[[], None] = lambda: None   # SHUTDOWN, signals
+        self.config.listeners.append(self._config_changed)
+        self._config_changed("requirepass", self.requirepass)
+        self._config_changed("min-replicas-to-write", self.config["min-replicas-to-write"])
+
+    def attach_cluster(self, cluster) -> None:
+        """Give the node its cluster bus side: commands are routed from now on."""
+        self.cluster = cluster
+        self.gates.turn("routing", True)
 
     # -- time ---------------------------------------------------------------------
     def set_time(self, now_ms: int | None = None) -> int:
@@ -79,7 +124,7 @@ class Node:
     def cron(self) -> None:
         """Periodic work (serverCron): active expiry, idle clients, stats sampling."""
         now = self.keyspace.now_ms
-        if (self.repl_link is None and not writes_paused(self)    # replicas wait for DELs
+        if (self.repl.link is None and not writes_paused(self)    # replicas wait for DELs
                 and self.script_busy is None):     # a script thread owns the data
             self.keyspace.active_expire_cycle(now, budget=5000)
         self.stats.sample(now)
@@ -87,11 +132,13 @@ class Node:
             self.pubsub.check_shard_slots()    # removeChannelsInSlot for lost slots
         if self.migrate_sockets:
             self.migrate_sockets.close_idle(now)
-        if self.aof is not None:
-            self.aof.cron()             # flush, everysec bookkeeping, auto rewrite
-        primary = getattr(self, "repl_primary", None)   # cluster.replication.primary, once used
+        if self.persist.aof is not None:
+            self.persist.aof.cron()             # flush, everysec bookkeeping, auto rewrite
+        primary = self.repl.primary     # cluster.replication.primary, once used
         if primary is not None:
             primary.cron()
+        if self.cluster is not None:
+            self.cluster.cron()         # a role still to apply, the advertised offset
         timeout = self.config["timeout"]
         if timeout:
             for client in list(self.clients.values()):
@@ -111,8 +158,8 @@ class Node:
     def remove_client(self, client: Client) -> None:
         client.unwatch_all()
         self.pubsub.forget_client(client)
-        if client.replica_link is not None and getattr(self, "repl_primary", None):
-            self.repl_primary.drop(client.replica_link)    # frees a pending snapshot too
+        if client.replica_link is not None and self.repl.primary is not None:
+            self.repl.primary.drop(client.replica_link)    # frees a pending snapshot too
         self.clients.pop(client.id, None)
 
     def db(self, index: int) -> Database:
@@ -128,16 +175,21 @@ class Node:
 
     def _on_expired(self, db: Database, key: bytes) -> None:
         notify_node(self, EXPIRED, b"expired", key, db.id)
-        if self.repl_link is None:         # a replica's stream is its primary's, verbatim
+        if self.repl.link is None:         # a replica's stream is its primary's, verbatim
             self.propagator.feed(db.id, [b"DEL", key])
 
     def _config_changed(self, name: str, value) -> None:
         if name == "requirepass":
             self.requirepass = value
+            self.gates.turn("auth", bool(value))
+        elif name == "min-replicas-to-write":
+            self.gates.turn("min-replicas", bool(value))
         elif name == "slowlog-log-slower-than":
             self.slowlog_threshold = value
         elif name == "loglevel":
             self.log.configure(value, self.log.path)
+        elif name == "appendonly":
+            persist_aof.set_appendonly(self, value)     # start / stop the AOF
 
     @property
     def pid(self) -> int:

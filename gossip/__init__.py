@@ -1,1 +1,1 @@
-"""The cluster bus (later issue): sans-I/O state machine, codec, transport, nodes.conf."""
+"""The cluster bus: sans-I/O state machine, codec, transport, nodes.conf."""

@@ -117,8 +117,8 @@ def reset(st, hard: bool) -> None:
 def replicate(st, node_id: str, keys: int) -> None:
     """CLUSTER REPLICATE: myself becomes a replica of primary `node_id` in the topology
     (flags, primary id, shard id; heartbeats then advertise it). `keys` is how many keys
-    the node holds in db 0: a primary must own no slot and no key. Starting replication
-    of the data is the node's (a later issue)."""
+    the node holds in db 0: a primary must own no slot and no key. The change reaches
+    the node's replication as a FollowPrimary effect (slotconf.set_my_primary)."""
     me = st.myself
     node = st.nodes.get(node_id)
     if node is None:

@@ -59,7 +59,7 @@ def cron(st) -> None:
 
     if update or not st.state_ok:
         health.update_state(st)
-    if update and failover.PFAIL_PONG and st.is_voting_primary(st.myself):
+    if update and st.is_voting_primary(st.myself):
         heartbeat.broadcast_pong(st)  # my new failure report travels now (failover.py)
     failover.cron(st)
     manual.cron(st)

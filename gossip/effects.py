@@ -3,6 +3,9 @@
 Links: the state machine names every OUTBOUND link with an int it allocates (>= 1) and
 asks for it with Connect; the driver reports LinkUp/LinkDown for it. INBOUND links are
 named by the driver with negative ints; the state machine only answers on them (Send).
+
+Role: BecamePrimary / FollowPrimary announce every change of myself's role or primary,
+in the effects of the input that made it (gossip/state.py's CONTRACT has the rule).
 """
 from __future__ import annotations
 
@@ -68,5 +71,21 @@ class UnpauseWrites:
     """End the manual-failover write pause (PauseWrites) now."""
 
 
+@attrs.frozen
+class BecamePrimary:
+    """Myself is a primary now (it was a replica): an election or TAKEOVER won, an UPDATE
+    about myself, CLUSTER RESET. The node stops replicating and keeps its data."""
+
+
+@attrs.frozen
+class FollowPrimary:
+    """Myself is a replica of `primary_id` now (it was a primary, or replicated another
+    node): CLUSTER REPLICATE, an UPDATE / heartbeat handing my slots to another node,
+    replica migration, SETSLOT NODE giving away my last slot. The node replicates it."""
+    primary_id: str
+
+
+Role = BecamePrimary | FollowPrimary          # what ClusterState.role_effect() returns
+
 Effect = (Connect | Disconnect | Send | SaveConfig | Log | Deliver | DeleteSlotKeys
-          | PauseWrites | UnpauseWrites)
+          | PauseWrites | UnpauseWrites | BecamePrimary | FollowPrimary)

@@ -37,12 +37,11 @@ from __future__ import annotations
 
 import attrs
 
-from gossip import heartbeat, slotconf
+from gossip import heartbeat, mfstate, slotconf
 from gossip.messages import MFLAG_FORCEACK, Message, MsgType
 from gossip.records import Flag
 
 MIN_AUTH_TIMEOUT_MS = 2000
-PFAIL_PONG = True      # a voting primary PONGs everyone when it flags PFAIL (cron.py)
 CANT_FAILOVER_RELOG_PERIOD_MS = 10_000
 CANT_FAILOVER_NOLOG_EXTRA_MS = 5000     # no "unable to failover" logs this soon after FAIL
 
@@ -82,8 +81,8 @@ def rank_delay(st) -> int:
 
 
 def _manual(st) -> bool:
-    mf = getattr(st, "mf", None)
-    return mf is not None and bool(getattr(mf, "can_start", False))
+    """A manual failover (gossip/manual.py) lets this election start now."""
+    return mfstate.can_start(st)
 
 
 def cant_failover(node) -> bool:
@@ -227,7 +226,9 @@ def _request_auth(st, manual: bool) -> None:
 
 
 def replace_my_primary(st) -> None:
-    """clusterFailoverReplaceYourMaster: myself primary with the old primary's slots."""
+    """clusterFailoverReplaceYourMaster: myself primary with the old primary's slots
+    (set_node_as_master announces BecamePrimary), saved with fsync, PONG broadcast, and
+    any manual failover ended (resetManualFailover)."""
     me = st.myself
     old = st.primary_of(me)
     if me.is_primary or old is None:
@@ -238,13 +239,7 @@ def replace_my_primary(st) -> None:
         st.add_slot(me, slot)
     st.todo(save=True, fsync=True, update=True)
     heartbeat.broadcast_pong(st)
-    try:
-        from gossip import manual as manual_mod
-    except ImportError:
-        return
-    reset = getattr(manual_mod, "reset", None)
-    if reset is not None:
-        reset(st)
+    mfstate.reset(st)
 
 
 # -- messages ------------------------------------------------------------------------------

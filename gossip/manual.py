@@ -2,7 +2,9 @@
 offset handshake with its primary, and the timeout (Redis's clusterCommand FAILOVER,
 clusterSendMFStart, clusterHandleManualFailover, manualFailoverCheckTimeout,
 resetManualFailover). Functions take the ClusterState as `st`; the state of a running
-manual failover is `st.mf` (a ManualFailover, None when none runs).
+manual failover is `st.mf` (a ManualFailover, None when none runs). The record and its
+reset live in gossip/mfstate.py (re-exported here), below both this module and the
+election (gossip/failover.py) that ends it: imports go manual -> failover -> mfstate.
 
 Replica side (the node the command was sent to):
     default   send MFSTART to my primary; wait for a message of my primary flagged PAUSED
@@ -28,29 +30,17 @@ link still connecting); a lost MFSTART ends in the timeout, as in Redis.
 """
 from __future__ import annotations
 
-import attrs
-
 from gossip import failover as failover_mod
 from gossip import heartbeat, slotconf
-from gossip.effects import PauseWrites, UnpauseWrites
+from gossip.effects import PauseWrites
 from gossip.errors import ClusterError
 from gossip.messages import MFLAG_PAUSED, Header, Message, MsgType
+from gossip.mfstate import ManualFailover, reset  # noqa: F401  (re-exported: manual.reset)
 from gossip.records import NodeRecord
 
 MF_TIMEOUT_MS = 5000            # CLUSTER_MF_TIMEOUT
 MF_PAUSE_MULT = 2               # CLUSTER_MF_PAUSE_MULT: the primary pauses writes 10 s
 MODES = ("default", "force", "takeover")
-
-
-@attrs.define
-class ManualFailover:
-    end: int                            # unix ms deadline (mf_end)
-    can_start: bool = False             # replica: offsets matched, or FORCE
-    force: bool = False
-    takeover: bool = False
-    primary_offset: int = -1            # replica: my primary's paused offset, -1 unknown
-    replica_id: str | None = None       # primary: the replica that asked (mf_slave)
-    paused: bool = False                # primary: client writes paused for it
 
 
 def my_offset(st) -> int:
@@ -59,14 +49,6 @@ def my_offset(st) -> int:
     if provider is not None:
         st.myself.repl_offset = provider()
     return st.myself.repl_offset
-
-
-def reset(st) -> None:
-    """resetManualFailover: no manual failover any more; a primary un-pauses writes."""
-    mf = st.mf
-    st.mf = None
-    if mf is not None and mf.paused:
-        st._out.append(UnpauseWrites())
 
 
 def _wake_election(st) -> None:
@@ -122,7 +104,7 @@ def on_mfstart(st, sender: NodeRecord | None, link: int) -> None:
         return
     reset(st)
     st.mf = ManualFailover(end=st.now + MF_TIMEOUT_MS, replica_id=sender.id, paused=True)
-    st._out.append(PauseWrites(st.now + MF_TIMEOUT_MS * MF_PAUSE_MULT))
+    st.emit(PauseWrites(st.now + MF_TIMEOUT_MS * MF_PAUSE_MULT))
     st.log("warning", f"Manual failover requested by replica {sender.id}.")
     my_offset(st)
     heartbeat.send_ping(st, link, MsgType.PING)

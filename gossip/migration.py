@@ -19,7 +19,7 @@ migration happen at once when they start holding.
 """
 from __future__ import annotations
 
-from gossip import heartbeat, manual, slotconf
+from gossip import heartbeat, mfstate, slotconf
 from gossip.records import Flag
 
 MIGRATION_DELAY_MS = 5000        # CLUSTER_SLAVE_MIGRATION_DELAY
@@ -88,6 +88,6 @@ def _migrate(st, target, replicas, max_ok: int) -> None:
         return
     st.log("notice", f"Migrating to orphaned master {target.id}")
     slotconf.set_my_primary(st, target)
-    manual.reset(st)
+    mfstate.reset(st)
     st.todo(save=True, fsync=True, update=True)
     heartbeat.broadcast_pong(st)

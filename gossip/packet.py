@@ -48,7 +48,7 @@ def process(st, msg: Message, link: int, local_ip: str, peer_ip: str) -> None:
         _fail(st, msg, sender)
     elif msg.type in (MsgType.PUBLISH, MsgType.PUBLISHSHARD):
         if sender is not None:
-            st._out.append(Deliver(msg.channel, msg.payload, msg.type is MsgType.PUBLISHSHARD))
+            st.emit(Deliver(msg.channel, msg.payload, msg.type is MsgType.PUBLISHSHARD))
     elif msg.type is MsgType.UPDATE:
         if sender is not None:
             slotconf.process_update(st, sender, msg)

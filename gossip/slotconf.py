@@ -5,12 +5,14 @@ clusterHandleConfigEpochCollision, clusterBumpConfigEpochWithoutConsensus,
 clusterSetNodeAsMaster, clusterSetMaster).
 Functions take the ClusterState as `st`.
 
-Replica reconfiguration is recorded here (myself's flags and primary id) but the node
-acting on it (replication) is a later issue.
+Myself's role changes only here: set_node_as_master(st, st.myself) and set_my_primary are
+the two places that change myself's flags or primary id, and each announces the change
+as an effect (BecamePrimary / FollowPrimary) for the node to replicate accordingly;
+nothing is announced when the role stays the same.
 """
 from __future__ import annotations
 
-from gossip.effects import DeleteSlotKeys
+from gossip.effects import BecamePrimary, DeleteSlotKeys, FollowPrimary
 from gossip.messages import Header, Message, MsgType
 from gossip.records import Flag, NodeRecord, SlotBitmap
 
@@ -82,7 +84,7 @@ def update_slots_config_with(st, sender: NodeRecord, epoch: int, slots: bytes) -
         set_my_primary(st, grand)
         st.todo(save=True, fsync=True, update=True)
     elif lost:
-        st._out.append(DeleteSlotKeys(tuple(lost)))
+        st.emit(DeleteSlotKeys(tuple(lost)))
 
 
 def send_update_if_stale(st, sender: NodeRecord, epoch: int, slots: bytes) -> None:
@@ -150,19 +152,33 @@ def bump_without_consensus(st) -> bool:
     return True
 
 
+def my_role(st) -> tuple[bool, str | None]:
+    """Myself's role as the role effects announce it: (True, primary id) for a replica,
+    (False, None) otherwise."""
+    me = st.myself
+    return (True, me.primary_id) if me.is_replica else (False, None)
+
+
 def set_node_as_master(st, node: NodeRecord) -> None:
+    """clusterSetNodeAsMaster: `node` (a replica) is a primary now. For myself this is
+    a role change: BecamePrimary."""
     if node.is_primary:
         return
+    before = my_role(st)
     if node.primary_id and node is not st.myself:
         node.flags |= Flag.MIGRATE_TO
     node.flags = (node.flags & ~Flag.SLAVE) | Flag.MASTER
     node.primary_id = None
     st.todo(save=True, update=True)
+    if my_role(st) != before:
+        st.emit(BecamePrimary())
 
 
 def set_my_primary(st, node: NodeRecord) -> None:
-    """clusterSetMaster (records only): myself becomes a replica of `node`."""
+    """clusterSetMaster (records only): myself becomes a replica of `node`;
+    FollowPrimary(node.id) unless myself already was one."""
     me = st.myself
+    before = my_role(st)
     if me.is_primary:
         me.flags = (me.flags & ~(Flag.MASTER | Flag.MIGRATE_TO)) | Flag.SLAVE
         st.migrating.clear()
@@ -171,6 +187,8 @@ def set_my_primary(st, node: NodeRecord) -> None:
     node.flags |= Flag.MIGRATE_TO           # clusterNodeAddSlave: it has had replicas
     if node.shard_id and me.shard_id != node.shard_id:
         me.shard_id = node.shard_id
+    if my_role(st) != before:
+        st.emit(FollowPrimary(node.id))
 
 
 def process_role(st, sender: NodeRecord, hdr: Header) -> None:

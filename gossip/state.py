@@ -46,10 +46,27 @@ Failover (gossip/failover.py):
         primary record's data_received is used for the data-age check)
     .election: failover.Election   the replica's election state
     todo(handle_failover=True)     run the election check in beforeSleep
-Manual failover and replica migration (gossip/manual.py, gossip/migration.py):
-    .mf: manual.ManualFailover | None   the manual failover in progress (either side)
+Manual failover and replica migration (gossip/manual.py, gossip/migration.py; the record
+of a running manual failover and its reset in gossip/mfstate.py):
+    .mf: mfstate.ManualFailover | None  the manual failover in progress (either side)
     failover(mode, now)   CLUSTER FAILOVER [FORCE|TAKEOVER]; effects PauseWrites /
         UnpauseWrites on the primary side
+Role changes (gossip.effects BecamePrimary / FollowPrimary):
+    RULE: whenever an input (tick, on_message, on_link_*, on_bad_frame, a CLUSTER
+    command) changes myself's role -- replica -> primary, primary -> replica, or a
+    replica's primary -- the effects it returns announce it, at the point of the change
+    (in order with the other effects): BecamePrimary() when myself becomes a primary,
+    FollowPrimary(primary_id) when it becomes a replica or gets another primary. Nothing
+    is announced when the role stays the same (myself's role as (replica?, primary id),
+    slotconf.my_role). Only slotconf.set_node_as_master(st, st.myself) and
+    slotconf.set_my_primary change myself's role, and they emit the effect; they are
+    reached from the election and TAKEOVER (failover.replace_my_primary), UPDATE and
+    heartbeats (slotconf.update_slots_config_with, process_update), replica migration,
+    CLUSTER REPLICATE / RESET and SETSLOT NODE. A command that raises ClusterError
+    changes nothing and emits nothing.
+    role_effect()   the current role as an effect, for the node at start-up (the role
+        loaded from nodes.conf): BecamePrimary(), FollowPrimary(id), or None for a
+        replica whose primary is unknown (nothing to follow yet)
 """
 from __future__ import annotations
 
@@ -57,11 +74,13 @@ import collections
 import random
 from typing import Callable
 
-from gossip import admin, cron, failover, health, heartbeat, manual, packet, setslot
+from gossip import (admin, cron, failover, health, heartbeat, manual, packet, setslot,
+                    slotconf)
 from gossip.config import (  # noqa: F401  (re-exported: the contract names live here)
     BLACKLIST_TTL_MS, CRON_PERIOD_MS, FAIL_REPORT_VALIDITY_MULT, FAIL_UNDO_TIME_MULT,
     WRITABLE_DELAY_MS, ClusterConfig, new_node_id)
-from gossip.effects import Connect, Disconnect, Effect, Log, SaveConfig, Send
+from gossip.effects import (BecamePrimary, Connect, Disconnect, Effect, FollowPrimary, Log,
+                            Role, SaveConfig, Send)
 from gossip.errors import ClusterError  # noqa: F401  (re-exported)
 from gossip.messages import Message, MsgType
 from gossip.records import Flag, NodeRecord
@@ -83,7 +102,7 @@ class ClusterState:
         self.stats_sent: collections.Counter = collections.Counter()
         self.stats_received: collections.Counter = collections.Counter()
         self.bad_frames = 0
-        self.mf = None                    # gossip.manual.ManualFailover while one runs
+        self.mf = None                    # gossip.mfstate.ManualFailover while one runs
         self.blacklist: dict[str, int] = {}
         self.owner_not_claiming: set[int] = set()   # slots whose owner stopped claiming them
         self.outbound: dict[int, NodeRecord] = {}
@@ -286,6 +305,15 @@ class ClusterState:
     def slot_unclaimed(self, slot: int) -> bool:
         return self.slot_owner[slot] is None or slot in self.owner_not_claiming
 
+    def role_effect(self) -> Role | None:
+        """Myself's current role as the effect that would announce it (the node applies
+        it at start-up, e.g. the role loaded from nodes.conf); None for a replica whose
+        primary is unknown."""
+        replica, primary_id = slotconf.my_role(self)
+        if not replica:
+            return BecamePrimary()
+        return FollowPrimary(primary_id) if primary_id else None
+
     # -- effects (used by the rule modules) -------------------------------------------
     def _run(self, now: int, fn, *args):
         self.now = now
@@ -322,6 +350,10 @@ class ClusterState:
         self._todo_save |= save or fsync
         self._todo_fsync |= fsync
         self._todo_update |= update
+
+    def emit(self, effect: Effect) -> None:
+        """Queue an effect for the driver (the rule modules' way to ask for one)."""
+        self._out.append(effect)
 
     def log(self, level: str, text: str) -> None:
         self._out.append(Log(level, text))

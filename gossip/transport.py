@@ -10,6 +10,11 @@ Connect); inbound connections get -1, -2, ... Each link has a bounded send queue
 that does not read cannot block the node, and when its queue passes the limit the link is
 dropped (Redis's cluster-link-sendbuf-limit; counted in total_cluster_links_buffer_limit_
 exceeded), the state learning about it as a link going down.
+
+The node's data side gets Deliver, DeleteSlotKeys, PauseWrites, UnpauseWrites,
+BecamePrimary and FollowPrimary through the `deliver` callback, in the order the state
+returned them; a callback that raises is logged (as a failing state input is), never
+fatal to the bus.
 """
 from __future__ import annotations
 
@@ -24,14 +29,19 @@ import trio
 
 from gossip import codec
 from gossip.listen import accept, listen
-from gossip.effects import (Connect, DeleteSlotKeys, Deliver, Disconnect, Log,
-                            PauseWrites, SaveConfig, Send, UnpauseWrites)
+from gossip.effects import (BecamePrimary, Connect, DeleteSlotKeys, Deliver, Disconnect,
+                            Effect, FollowPrimary, Log, PauseWrites, SaveConfig, Send,
+                            UnpauseWrites)
 
 TICK_SECONDS = 0.1
 DEFAULT_SENDBUF_LIMIT = 8 << 20      # bytes queued for one peer before the link is dropped
 READ_SIZE = 65536
 _NET_ERRORS = (OSError, trio.BrokenResourceError, trio.ClosedResourceError)
-_DATA_SIDE = (Deliver, DeleteSlotKeys, PauseWrites, UnpauseWrites)
+# Effects for the node's data side, handed to `deliver` in order: PUBLISH messages, the
+# keys of lost slots, the manual-failover write pause, and role changes (replicate the
+# new primary / stop replicating).
+_DATA_SIDE = (Deliver, DeleteSlotKeys, PauseWrites, UnpauseWrites, BecamePrimary,
+              FollowPrimary)
 
 
 def now_ms() -> int:
@@ -64,7 +74,7 @@ class BusTransport:
     def __init__(self, state, *, bind: list[tuple[str, bool]], cport: int,
                  save_config: Callable[[bool], None],
                  log: Callable[[str, str], None],
-                 deliver: Callable[[Deliver], None] = lambda d: None,
+                 deliver: Callable[[Effect], None] = lambda effect: None,
                  secret: bytes | None = None, max_frame: int = codec.DEFAULT_MAX_FRAME,
                  sendbuf_limit: int = DEFAULT_SENDBUF_LIMIT, backlog: int = 511,
                  clock: Callable[[], int] = now_ms):
@@ -88,7 +98,6 @@ class BusTransport:
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._save_pending: bool | None = None     # None: no save; else fsync wanted?
-        self.after_batch: Callable[[], None] | None = None   # called after each batch
         params = inspect.signature(state.on_message).parameters
         self._pass_peer_ip = "peer_ip" in params
 
@@ -185,10 +194,16 @@ class BusTransport:
             elif cls is Log:
                 self.log(effect.level, effect.text)
             elif cls in _DATA_SIDE:
-                self.deliver(effect)            # the node's data side performs these
+                self._deliver(effect)           # the node's data side performs these
         self._flush_save()
-        if self.after_batch is not None:
-            self.after_batch()                  # e.g. the node follows a role change
+
+    def _deliver(self, effect) -> None:
+        """Hand a data-side effect to the node; a bug there is logged, never fatal."""
+        try:
+            self.deliver(effect)
+        except Exception:
+            self.log("warning", f"Cluster bus: performing {effect!r} failed: "
+                                + traceback.format_exc().replace("\n", " | "))
 
     def _flush_save(self) -> None:
         if self._save_pending is not None:

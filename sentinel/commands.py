@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 
-from cluster.resp.reply import OK, Push, Replies, ReplyError, Status
+from cluster.resp.reply import OK, Push, Replies, ReplyError, Status, Verbatim
 from sentinel.config import (MASTER_OPTIONS, SCRIPT_NOT_EXECUTABLE, SentinelConfigError,
                              script_usable, set_master_option)
 from sentinel.effects import Event, SaveConfig
@@ -247,7 +247,6 @@ def execute(srv, client, argv: list[bytes]):
     if name == "sentinel":
         return sentinel_cmd(srv, client, argv)
     if name == "info":
-        from cluster.resp.reply import Verbatim
         section = _s(argv[1]).lower() if len(argv) > 1 else "default"
         return Verbatim(srv.info(section).encode())
     if name == "role":

@@ -14,12 +14,14 @@ import trio
 
 from cluster import REDIS_VERSION
 from cluster.resp.parser import RequestParser
-from cluster.resp.reply import NO_REPLY, Replies, ReplyError, encode
+from cluster.base.log import Logger
+from cluster.resp.reply import NO_REPLY, OK, Replies, ReplyError, encode
 from sentinel import commands, config
 from sentinel.effects import Command, Connect, Disconnect, Event, Log, RunScript, SaveConfig
 from sentinel.links import OutLink
 from sentinel.pubsub import PubSub
 from sentinel.scripts import ScriptQueue, ScriptRunner, notification_argv
+from sentinel.state import SentinelState
 
 TICK = 0.1
 
@@ -69,8 +71,7 @@ class SentinelServer:
         return now_ms()
 
     def log(self, level: str, text: str) -> None:
-        getattr(self.log_, level if level in ("debug", "verbose", "notice", "warning")
-                else "notice")(text)
+        self.log_.at(level, text)
 
     def shutdown(self) -> None:
         self._shutdown.set()
@@ -95,7 +96,6 @@ class SentinelServer:
                              "correct?")
         if argv[-1].decode() != self.opts.requirepass:
             raise ReplyError("WRONGPASS invalid username-password pair or user is disabled.")
-        from cluster.resp.reply import OK
         return OK
 
     def info(self, section: str) -> str:
@@ -304,8 +304,6 @@ class SentinelServer:
 
 def run(args: list[str]) -> int:
     """`pyredis-cluster sentinel sentinel.conf [--port N] [--directive value ...]`."""
-    from cluster.base.log import Logger
-    from sentinel.state import SentinelState
     args = [a for a in args if a != "--sentinel"]
     path = None
     if args and not args[0].startswith("--"):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import redis
 
-from cli.admin import admin_main, output, parse_args, wrong_arity
+from cli.admin import output
+from cli.admin.args import admin_main, parse_args, wrong_arity
 from cli.admin.connection import AdminError, full_error, host_from_args, load_cluster
 
 ONLY_FLAGS = ("--cluster-only-masters", "--cluster-only-replicas")

@@ -3,23 +3,40 @@
 As redis-cli: both load the cluster from one node (ClusterView.load) and print the
 per-master summary; check then runs the cluster check (node list, slot agreement, open
 slots, coverage, optionally multiple owners) and exits non-zero when it found errors.
-`fix` (fix.py) is this check with the repairs switched on.
+`fix` (fix.py) is this check with repairs: it passes its Repairs in CheckOptions and the
+check calls them where redis-cli's check would fix (fix imports check, never the reverse).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
-from cli.admin import admin_main, output, parse_args
+from cli.admin import output
 from cli.admin.allocate import f32
+from cli.admin.args import admin_main, parse_args
 from cli.admin.connection import CLUSTER_SLOTS, ClusterView, load_cluster
+
+
+@dataclass(frozen=True)
+class Repairs:
+    """What to do about each problem the check finds, when fixing (fix.py's REPAIRS):
+    open_slot(view, slot, opts) -> fixed?; slots_coverage(view, covered, opts) -> slots
+    fixed (-1: error); multiple_owners(view, slot, owners) -> fixed?"""
+    open_slot: Callable[[ClusterView, int, "CheckOptions"], bool]
+    slots_coverage: Callable[[ClusterView, set[int], "CheckOptions"], int]
+    multiple_owners: Callable[[ClusterView, int, list], bool]
 
 
 @dataclass
 class CheckOptions:
-    fix: bool = False
+    repairs: Repairs | None = None      # set: fix what the check finds (redis-cli's fix)
     search_multiple_owners: bool = False
     fix_with_unreachable_masters: bool = False
     quiet: bool = False
+
+    @property
+    def fix(self) -> bool:
+        return self.repairs is not None
 
 
 def run(command: str, argv: list[str]) -> int:
@@ -94,10 +111,9 @@ def check_cluster(view: ClusterView, opts: CheckOptions | None = None) -> bool:
         result = False
         output.err("[WARNING] The following slots are open: "
                    + ",".join(str(s) for s in open_slots) + ".\n")
-        if opts.fix:
-            from cli.admin.fix import fix_open_slot
+        if opts.repairs is not None:
             for slot in open_slots:
-                result = fix_open_slot(view, slot, opts)
+                result = opts.repairs.open_slot(view, slot, opts)
                 if not result:
                     break
     output.info(">>> Check slots coverage...\n")
@@ -107,9 +123,8 @@ def check_cluster(view: ClusterView, opts: CheckOptions | None = None) -> bool:
     else:
         on_error(f"[ERR] Not all {CLUSTER_SLOTS} slots are covered by nodes.\n")
         result = False
-        if opts.fix:
-            from cli.admin.fix import fix_slots_coverage
-            if fix_slots_coverage(view, covered, opts) > 0:
+        if opts.repairs is not None:
+            if opts.repairs.slots_coverage(view, covered, opts) > 0:
                 result = True
     if opts.search_multiple_owners:
         result = check_multiple_owners(view, opts, result)
@@ -163,9 +178,8 @@ def check_multiple_owners(view: ClusterView, opts: CheckOptions, result: bool) -
         for n in owners:
             output.err(f"    {n.ip}:{n.port}\n")
         multiple += 1
-        if opts.fix:
-            from cli.admin.fix import fix_multiple_owners
-            result = fix_multiple_owners(view, slot, owners)
+        if opts.repairs is not None:
+            result = opts.repairs.multiple_owners(view, slot, owners)
             if not result:
                 output.err(f"Failed to fix multiple owners for slot {slot}\n")
                 break

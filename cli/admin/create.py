@@ -12,8 +12,9 @@ import random
 import sys
 import time
 
-from cli.admin import admin_main, output, parse_args, wrong_arity
+from cli.admin import output
 from cli.admin.allocate import masters_count, plan_cluster
+from cli.admin.args import admin_main, parse_args, wrong_arity
 from cli.admin.check import check_cluster
 from cli.admin.connection import (AdminError, AdminNode, ClusterView, parse_nodes_line,
                                   resolve)

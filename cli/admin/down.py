@@ -8,12 +8,12 @@ from pathlib import Path
 
 from cli.admin import local, output
 from cli.admin.local import LocalError
-from cli.admin.up import DEFAULT_DIR, _Parser
+from cli.admin.up import DEFAULT_DIR, ArgParser
 
 
 def run(command: str, argv: list[str]) -> int:
     try:
-        parser = _Parser(prog="pyredis-cluster down", add_help=False)
+        parser = ArgParser(prog="pyredis-cluster down", add_help=False)
         parser.add_argument("--dir", default=DEFAULT_DIR)
         opts: argparse.Namespace = parser.parse_args(argv)
     except LocalError as exc:

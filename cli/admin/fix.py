@@ -10,15 +10,19 @@ The check of check.py with redis-cli's repairs (facts 5.5):
   with `yes`, even with --cluster-yes, as redis-cli 7.0 does);
 - multiple owners: the one with most keys keeps it (MULTI DELSLOTS ADDSLOTS BUMPEPOCH
   EXEC), the others DELSLOTS + SETSLOT NODE and move their keys.
+The check calls these through REPAIRS (check.Repairs, passed in CheckOptions), so fix
+imports check and check never imports fix.
 """
 from __future__ import annotations
 
 import random
 import sys
 
-from cli.admin import admin_main, output, parse_args
-from cli.admin.check import CheckOptions, check_cluster, show_cluster_info
-from cli.admin.connection import CLUSTER_SLOTS, AdminNode, ClusterView, load_cluster
+from cli.admin import output
+from cli.admin.args import admin_main, parse_args
+from cli.admin.check import CheckOptions, Repairs, check_cluster, show_cluster_info
+from cli.admin.connection import (CLUSTER_SLOTS, AdminNode, ClusterView, full_error,
+                                  load_cluster)
 from cli.admin.move import MoveError, MoveOptions, Mover
 from cli.admin.output import slots_string
 from cli.admin.progress import Progress
@@ -47,7 +51,7 @@ def _run(command: str, argv: list[str]) -> int:
         if not show_cluster_info(view):
             return 1
         opts = CheckOptions(
-            fix=True,
+            repairs=REPAIRS,
             search_multiple_owners=args.flag("--cluster-search-multiple-owners"),
             fix_with_unreachable_masters=args.flag("--cluster-fix-with-unreachable-masters"))
         try:
@@ -121,7 +125,6 @@ def set_slot_owner(owner: AdminNode, slot: int, do_clear: bool) -> bool:
         output.reply_error(owner, str(exc))
         return False
     if isinstance(replies[1], Exception):
-        from cli.admin.connection import full_error
         output.reply_error(owner, full_error(replies[1]))
         return False
     return True
@@ -385,3 +388,8 @@ def fix_multiple_owners(view: ClusterView, slot: int, owners: list[AdminNode]) -
             if not success:
                 break
     return success
+
+
+# The repairs the check (check.py) calls when fixing.
+REPAIRS = Repairs(open_slot=fix_open_slot, slots_coverage=fix_slots_coverage,
+                  multiple_owners=fix_multiple_owners)

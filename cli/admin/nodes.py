@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 
-from cli.admin import admin_main, output, parse_args, wrong_arity
+from cli.admin import output
+from cli.admin.args import admin_main, parse_args, wrong_arity
 from cli.admin.check import check_cluster
 from cli.admin.connection import (AdminError, AdminNode, ClusterView, load_cluster,
                                   parse_address, resolve)

@@ -12,10 +12,23 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from cli.admin.connection import AdminNode
+
+class Node(Protocol):
+    """What printing needs of a node (connection.AdminNode has it; this module imports
+    no other admin module, so every one of them can print)."""
+    id: str
+    ip: str
+    port: int
+    slots: set[int]
+    flags: list[str]
+    replicate: str | None
+    replicas_count: int
+    dirty: bool
+
+    @property
+    def is_replica(self) -> bool: ...
 
 INFO, WARN, ERR, OK = "29;1m", "33;1m", "31;1m", "32;1m"
 RESET = "0m"
@@ -75,7 +88,7 @@ def stderr(text: str) -> None:
     sys.stderr.flush()
 
 
-def reply_error(node: "AdminNode", error: str) -> None:
+def reply_error(node: Node, error: str) -> None:
     """redis-cli's CLUSTER_MANAGER_PRINT_REPLY_ERROR."""
     err(f"Node {node.ip}:{node.port} replied with error:\n{error}\n")
 
@@ -102,7 +115,7 @@ def flag_string(flags: Iterable[str]) -> str:
     return ",".join(f for f in flags if f != "myself")
 
 
-def node_info(node: "AdminNode", indent: int = 0) -> str:
+def node_info(node: Node, indent: int = 0) -> str:
     """redis-cli's clusterManagerNodeInfo (no trailing newline)."""
     spaces = " " * indent
     if node.dirty and node.replicate:
@@ -119,7 +132,7 @@ def node_info(node: "AdminNode", indent: int = 0) -> str:
     return text
 
 
-def show_nodes(nodes: Iterable["AdminNode"], indent: int = 0) -> None:
+def show_nodes(nodes: Iterable[Node], indent: int = 0) -> None:
     """redis-cli's clusterManagerShowNodes: one node_info block per node."""
     for node in nodes:
         plain(node_info(node, indent) + "\n")

@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cli.admin import admin_main, output, parse_args
+from cli.admin import output
 from cli.admin.allocate import f32
+from cli.admin.args import admin_main, parse_args
 from cli.admin.check import CheckOptions, check_cluster
 from cli.admin.connection import CLUSTER_SLOTS, AdminNode, ClusterView, load_cluster
 from cli.admin.move import MoveError, Mover

@@ -22,7 +22,9 @@ import signal
 import time
 from pathlib import Path
 
-from cli.admin import local, output
+import redis
+
+from cli.admin import check, create, local, output
 from cli.admin.local import HOST, LocalError, LocalNode
 
 DEFAULT_DIR = ".cluster"
@@ -42,7 +44,7 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
-class _Parser(argparse.ArgumentParser):
+class ArgParser(argparse.ArgumentParser):
     def error(self, message):
         raise LocalError(message)
 
@@ -53,7 +55,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if "--" in argv:
         cut = argv.index("--")
         argv, extra = argv[:cut], argv[cut + 1:]
-    parser = _Parser(prog="pyredis-cluster up", add_help=False)
+    parser = ArgParser(prog="pyredis-cluster up", add_help=False)
     parser.add_argument("--nodes", type=int, default=6)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--port", type=int, default=7000)
@@ -152,10 +154,8 @@ def up(opts) -> int:
         addrs = [n.address for n in nodes]
         if restart:
             wait_cluster_ok(nodes, opts)
-            from cli.admin import check
             check.run("check", [addrs[0], *auth_args(opts)])
         else:
-            from cli.admin import create
             code = create.run("create", [*addrs, "--cluster-replicas", str(opts.replicas),
                                          "--cluster-yes", *auth_args(opts)])
             if code != 0:
@@ -183,7 +183,6 @@ def up(opts) -> int:
 
 def wait_cluster_ok(nodes: list[LocalNode], opts) -> None:
     """Restarted nodes: until each says cluster_state:ok (a dot per second)."""
-    import redis
     timeout = 30 + 3 * opts.node_timeout / 1000
     deadline = time.monotonic() + timeout
     output.plain("Waiting for cluster_state:ok\n")

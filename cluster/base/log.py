@@ -39,6 +39,10 @@ class Logger:
             sys.stdout.write(line)
             sys.stdout.flush()
 
+    def at(self, level: str, message: str) -> None:
+        """Log at a level named by text ("debug" ... "warning"; anything else: notice)."""
+        self._write(LEVELS.get(level, 2), message)
+
     def debug(self, message: str) -> None:
         self._write(0, message)
 

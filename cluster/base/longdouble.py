@@ -27,7 +27,7 @@ _INF = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
 ZERO = Fraction(0)
 
 
-def _round(value: Fraction) -> Fraction | None:
+def round_ld(value: Fraction) -> Fraction | None:
     """`value` rounded to the nearest long double (ties to even); None if it overflows."""
     num, den = value.numerator, value.denominator
     if num == 0:
@@ -133,7 +133,7 @@ def parse(raw: bytes) -> Fraction | float | None:
             return None
         exact = Fraction(n << exp2) if exp2 >= 0 else Fraction(n, 1 << -exp2)
         neg = sign == b"-"
-    value = _round(exact)
+    value = round_ld(exact)
     if value is None or value == 0:         # HUGE_VAL or underflow to zero: ERANGE
         return None
     return -value if neg else value
@@ -143,7 +143,7 @@ def add(a: Fraction | float, b: Fraction | float) -> Fraction | None:
     """a + b in long double; None if the sum is infinite or NaN."""
     if a.__class__ is float or b.__class__ is float:
         return None                         # an infinity was involved: inf or nan
-    return _round(a + b)
+    return round_ld(a + b)
 
 
 def format_human(value: Fraction) -> bytes:

@@ -7,23 +7,31 @@ effects to the transport, saves nodes.conf, and formats CLUSTER NODES. The trio 
 Failover glue: the state's `offset_provider` is `ClusterNode.offset` (a replica's processed
 offset, a primary's master_repl_offset; it also records the replication link's last I/O
 as `repl_last_io`); PauseWrites / UnpauseWrites pause client writes as CLIENT PAUSE WRITE
-does (cluster.execution.pause, purpose "failover"); after each batch of effects the transport calls
-`after_batch`, which makes the node follow a role or primary change at once
-(repl_replica.follow_cluster: a promoted node keeps its data and shifts its replid).
+does (cluster.execution.pause, purpose "failover").
+
+Role glue: the state announces every change of myself's role as an effect, BecamePrimary()
+or FollowPrimary(primary_id) (gossip.effects); the node starts from `state.role_effect()`
+(the role nodes.conf gave). `ClusterNode.role` keeps the last one and `follow` applies it to
+replication (cluster.replication.replica): a new primary stops replicating, keeps its data
+and shifts its replid; a replica replicates its primary at the address the bus knows.
 """
 from __future__ import annotations
 
 import os
 
+from cluster.config.bind import bind_addresses
 from cluster.execution import pause
+from cluster.replication.replica import set_master, unset_master
 from gossip import nodes_conf
-from gossip.effects import (DeleteSlotKeys, Deliver, Log, PauseWrites, SaveConfig,
-                            UnpauseWrites)
+from gossip.effects import (BecamePrimary, DeleteSlotKeys, FollowPrimary, Log, PauseWrites,
+                            SaveConfig, UnpauseWrites)
 from gossip.records import Flag, NodeRecord
 from gossip.state import ClusterConfig, ClusterState
 from gossip.transport import BusTransport, now_ms
 
 MAX_PENDING = 10_000     # effects kept while no transport runs (unit tests)
+# Effects for the data side that need no socket: performed at once even with no transport.
+_NO_SOCKET = (DeleteSlotKeys, PauseWrites, UnpauseWrites, BecamePrimary, FollowPrimary)
 
 # Directives the state's ClusterConfig mirrors (CONFIG SET takes effect at once).
 _CONFIG_FIELDS = {
@@ -72,9 +80,13 @@ class ClusterNode:
         self.conf_file = conf_file
         self.transport: BusTransport | None = None
         self._pending: list = []
-        self._role_seen = (state.myself.is_replica, state.myself.primary_id)
+        # Myself's role as the last role effect said (at first: the role nodes.conf gave;
+        # None: a replica whose primary is unknown yet).
+        self.role: BecamePrimary | FollowPrimary | None = state.role_effect()
+        # `role` is in place: replication follows it (see `follow`).
+        self.role_applied = False
         state.offset_provider = self.offset
-        node.cluster = self
+        node.attach_cluster(self)
         node.config.listeners.append(self._config_changed)
 
     # -- effects -------------------------------------------------------------------------
@@ -90,18 +102,24 @@ class ClusterNode:
                 self.log(effect.level, effect.text)
             elif isinstance(effect, SaveConfig):
                 self.save_config(effect.fsync)
-            elif isinstance(effect, (DeleteSlotKeys, PauseWrites, UnpauseWrites)):
+            elif isinstance(effect, _NO_SOCKET):
                 self.deliver(effect)
             elif len(self._pending) < MAX_PENDING:
                 self._pending.append(effect)
 
     def log(self, level: str, text: str) -> None:
-        getattr(self.node.log, level, self.node.log.notice)(text)
+        self.node.log.at(level, text)
 
-    def deliver(self, effect: Deliver | DeleteSlotKeys) -> None:
-        """The bus's effects on the data side: a PUBLISH to deliver, or lost slots whose
-        keys go (delKeysInSlot: db 0, not propagated, as Redis 7.0)."""
+    def deliver(self, effect) -> None:
+        """The bus's effects on the data side: a PUBLISH to deliver, lost slots whose keys
+        go (delKeysInSlot: db 0, not propagated, as Redis 7.0), the manual failover's
+        write pause, or myself's new role."""
         cls = effect.__class__
+        if cls is BecamePrimary or cls is FollowPrimary:
+            self.role = effect
+            self.role_applied = False
+            self.follow()
+            return
         if cls is DeleteSlotKeys:
             self.delete_slot_keys(effect.slots)
             return
@@ -111,35 +129,64 @@ class ClusterNode:
         if cls is UnpauseWrites:
             pause.unpause(self.node, "failover")
             return
-        hook = getattr(self.node, "deliver_cluster_message", None)
-        if hook is not None:
-            hook(effect.channel, effect.payload, effect.shard)
+        self.node.deliver_cluster_message(effect.channel, effect.payload, effect.shard)
 
     def offset(self) -> int:
         """state.offset_provider: my replication offset (a replica's processed offset,
         a primary's master_repl_offset); notes when my primary last sent data."""
         node = self.node
-        link = node.repl_link
+        link = node.repl.link
         if link is None:
-            return node.master_repl_offset
+            return node.repl.master_repl_offset
         self.state.repl_last_io = link.last_io_ms
         return link.offset
 
-    def after_batch(self) -> None:
-        """The transport performed a batch of effects: if the bus changed my role or my
-        primary (election won, UPDATE, failover), replicate accordingly at once instead
-        of at the next follow_cluster poll."""
-        me = self.state.myself
-        seen = (me.is_replica, me.primary_id)
-        if seen == self._role_seen:
+    # -- the role ------------------------------------------------------------------------
+    def primary_address(self, primary_id: str) -> tuple[str, int] | None:
+        """(ip, port) of `primary_id` as the bus knows it; None while unknown."""
+        primary = self.state.nodes.get(primary_id)
+        if primary is None or not primary.ip or not primary.port:
+            return None
+        return primary.ip, primary.port
+
+    def follow(self) -> None:
+        """Replicate as `role` says (clusterSetMaster -> replicationSetMaster, or
+        replicationUnsetMaster for a new primary: it keeps its data and shifts its replid).
+        Waits for the replication link's supervisor (it starts after loading: the dump's
+        replid must be known first); a replica whose primary has no known address yet
+        keeps its current link. `cron` calls it again until the role is in place, and
+        while we replicate so that a new address of our primary is followed
+        (nodeUpdateAddressIfNeeded)."""
+        node = self.node
+        if not node.repl.supervising:
             return
-        self._role_seen = seen
-        from cluster.replication.replica import CLUSTER_FOLLOW, follow_cluster
-        if CLUSTER_FOLLOW and getattr(self.node, "repl_control", None) is not None:
-            try:
-                follow_cluster(self.node)
-            except Exception as err:        # the 100 ms poll retries; never kill the bus
-                self.log("warning", f"Could not follow the new role at once: {err!r}")
+        role = self.role
+        if role.__class__ is BecamePrimary:
+            unset_master(node)          # nothing when not replicating
+            self.role_applied = True
+        elif role.__class__ is FollowPrimary:
+            target = self.primary_address(role.primary_id)
+            if target is not None:
+                link = node.repl.link
+                if link is None or (link.host, link.port) != target:
+                    set_master(node, *target)
+                self.role_applied = True
+        self.state.myself.repl_offset = self.my_offset()     # what heartbeats advertise
+
+    def my_offset(self) -> int:
+        """The replication offset I advertise: a replica's processed offset, a primary's
+        master_repl_offset."""
+        link = self.node.repl.link
+        return link.offset if link is not None else self.node.repl.master_repl_offset
+
+    def cron(self) -> None:
+        """Every cron tick (node.cron): a role not in place yet (the link supervisor was
+        not running, the primary's address was unknown) or a replica's primary that moved
+        is followed now; the advertised offset is refreshed."""
+        if not self.role_applied or self.role.__class__ is FollowPrimary:
+            self.follow()
+        elif self.node.repl.supervising:
+            self.state.myself.repl_offset = self.my_offset()
 
     def delete_slot_keys(self, slots) -> int:
         db = self.node.keyspace[0]
@@ -154,16 +201,14 @@ class ClusterNode:
         return deleted
 
     def make_transport(self) -> BusTransport:
-        from cluster.server.edge import _bind_addresses
         config = self.node.config
         secret = config["cluster-bus-secret"]
         transport = BusTransport(
-            self.state, bind=_bind_addresses(config["bind"]), cport=bus_port(config),
+            self.state, bind=bind_addresses(config["bind"]), cport=bus_port(config),
             save_config=self.save_config, log=self.log, deliver=self.deliver,
             secret=secret.encode("utf-8", "surrogateescape") if secret else None,
             sendbuf_limit=config["cluster-link-sendbuf-limit"],
             backlog=config["tcp-backlog"], clock=now_ms)
-        transport.after_batch = self.after_batch
         pending, self._pending = self._pending, []
         transport.submit(pending)
         self.transport = transport

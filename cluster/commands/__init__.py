@@ -1,36 +1,4 @@
-"""Command modules. Importing this package registers every command in `cluster.execution.table`.
-
-The import order is the registration order, which is the order COMMAND lists commands in.
+"""Command modules, one per command family; each registers its handlers in
+`cluster.execution.table` when imported. `cluster.commands.registry` imports them all, in
+the order COMMAND lists the commands (the node imports it).
 """
-from cluster.commands import (  # noqa: F401
-    connection,
-    introspection,
-    keys,
-    expire,
-    objects,
-    serialize,
-    lists,
-    lists_move,
-    hashes,
-    sets,
-    zsets,
-    zset_ranges,
-    zset_algebra,
-    server,
-    strings,
-    transactions,
-    cluster,
-    asking,
-    migrate,
-    replication,
-    psync,
-    pubsub,
-    scripting,
-    bitmaps,
-    bitfield,
-    hyperloglog,
-    sort,
-    persistence,
-    aof,
-    zsets_blocking,
-)

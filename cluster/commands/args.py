@@ -1,8 +1,6 @@
 """Argument parsing shared by command handlers, with Redis's exact error words."""
 from __future__ import annotations
 
-import math
-
 from cluster.base.numbers import INT64_MAX, INT64_MIN, string2ll  # noqa: F401 (re-exported)
 from cluster.resp.reply import ReplyError
 
@@ -17,23 +15,3 @@ def parse_int(raw: bytes, message: str = NOT_INT) -> int:
         raise ReplyError(message)
     return value
 
-
-def parse_float(raw: bytes, message: str = NOT_FLOAT) -> float:
-    """Redis's string-to-long-double: no spaces, no nan; inf/-inf accepted."""
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise ReplyError(message) from None
-    if not text or text[0].isspace() or text[-1].isspace():
-        raise ReplyError(message)
-    try:
-        value = float(text)
-    except ValueError:
-        raise ReplyError(message) from None
-    if math.isnan(value):
-        raise ReplyError(message)
-    return value
-
-
-def lower(raw: bytes) -> bytes:
-    return raw.lower()

@@ -224,9 +224,7 @@ def bitop(client, argv):
     size = max(len(s) for s in sources)
     dest = argv[2]
     if not size:
-        if not db.delete(dest):
-            client.propagate_as = []
-        else:
+        if db.delete(dest):
             notify(client, GENERIC, b"del", dest)
         return 0
     nums = [int.from_bytes(s.ljust(size, b"\0"), "big") for s in sources]

@@ -11,7 +11,7 @@ import ipaddress
 
 from cluster.commands import cluster_views as views
 from cluster.commands.args import SYNTAX, parse_int, string2ll
-from cluster.commands.server import help_reply
+from cluster.commands.help import help_reply
 from cluster.resp.reply import OK, ReplyError, Status, Verbatim
 from cluster.execution.table import command, container, subcommand
 from gossip import setslot

@@ -5,7 +5,7 @@ A big value is walked in the order of `hash(element)`: a cursor `c` means "every
 whose order key is below c was returned", so an element present for the whole iteration
 is returned at least once whatever changes meanwhile (Redis's guarantee), and no state is
 kept per client. The sorted order is cached on the value (`scan_cache`), which every
-in-place change resets with `changed(value)`.
+in-place change resets to None.
 """
 from __future__ import annotations
 
@@ -22,10 +22,6 @@ EMPTY_SCAN = [b"0", []]
 def order_key(element: bytes) -> int:
     """1 .. 2**63: never 0, so a next cursor of 0 always means "done"."""
     return (hash(element) & _MASK) + 1
-
-
-def changed(value) -> None:
-    value.scan_cache = None
 
 
 def parse_options(argv: list[bytes], start: int = 3):

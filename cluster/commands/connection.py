@@ -4,6 +4,7 @@ from __future__ import annotations
 import hmac
 
 from cluster.commands.args import parse_int
+from cluster.commands.checks import validate_client_name
 from cluster.resp.reply import OK, PONG, ReplyError, Status
 from cluster.execution.table import command
 
@@ -121,7 +122,6 @@ def hello(client, argv):
     if not client.authenticated:
         raise ReplyError(_HELLO_NOAUTH)
     if setname is not None:
-        from cluster.commands.server import validate_client_name
         validate_client_name(setname)
         client.name = setname
     if version is not None:

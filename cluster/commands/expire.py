@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cluster.commands.args import INT64_MAX, INT64_MIN, parse_int
 from cluster.keyspace.notify import GENERIC, notify
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import ReplyError
 from cluster.execution.table import command
 
@@ -64,13 +65,12 @@ def _expire(client, argv, name: str, relative: bool, seconds: bool):
         db.delete(key)
         notify(client, GENERIC, b"del", key)
         lazy = client.node.config["lazyfree-lazy-expire"]
-        client.propagate_as = [[b"UNLINK" if lazy else b"DEL", key]]
-        return 1
+        return Rewritten(1, [[b"UNLINK" if lazy else b"DEL", key]])
     db.set_expire(key, when)
     db.modified(key)
     notify(client, GENERIC, b"expire", key)
     if name != "pexpireat":
-        client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when, *argv[3:]]]
+        return Rewritten(1, [[b"PEXPIREAT", key, b"%d" % when, *argv[3:]]])
     return 1
 
 

@@ -1,11 +1,9 @@
 """Hash commands: HSET HSETNX HGET HMGET HMSET HGETALL HDEL HEXISTS HLEN HSTRLEN HKEYS
 HVALS HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN, as Redis 7.0.15 answers them.
 
-A hash is a `Hash` (a dict of bytes -> bytes, insertion ordered like Redis's listpack).
-`big` records Redis's one-way conversion listpack -> hashtable (more than
-hash-max-listpack-entries fields, or a field/value longer than hash-max-listpack-value
-bytes); it drives OBJECT ENCODING, DUMP's encoding and HSCAN's cursor. Changes in place
-come after `lookup_write` and are followed by `db.modified(key)`; an empty hash is deleted.
+A hash is a `cluster.keyspace.hash.Hash` (a dict of bytes -> bytes, insertion ordered like
+Redis's listpack, with its listpack -> hashtable conversion flag). Changes in place come
+after `lookup_write` and are followed by `db.modified(key)`; an empty hash is deleted.
 """
 from __future__ import annotations
 
@@ -16,8 +14,11 @@ from cluster.commands import collscan
 from cluster.commands.args import INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INT, SYNTAX, string2ll
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
+from cluster.encoding import dump_types  # noqa: F401  (registers the hash DUMP/RDB encodings)
 from cluster.keyspace.databases import TYPE_NAMES, WRONGTYPE
+from cluster.keyspace.hash import Hash, limits_check
 from cluster.keyspace.notify import HASH, elements_removed, notify
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import OK, ReplyError
 from cluster.keyspace.snapshot import COPIERS
 from cluster.execution.table import command
@@ -29,22 +30,6 @@ _O1 = "O(1)"
 _ON = "O(N) where N is the size of the hash."
 
 
-class Hash(dict):
-    """A Redis hash: field -> value (bytes), in insertion order."""
-
-    __slots__ = ("big", "scan_cache")
-
-    def __init__(self, *args):
-        dict.__init__(self, *args)
-        self.big = False
-        self.scan_cache = None
-
-    def copy(self) -> "Hash":
-        twin = Hash(self)
-        twin.big = self.big
-        return twin
-
-
 def encoding(value: Hash) -> bytes:
     return b"hashtable" if value.big else b"listpack"
 
@@ -52,19 +37,6 @@ def encoding(value: Hash) -> bytes:
 TYPE_NAMES[Hash] = "hash"
 ENCODINGS[Hash] = encoding
 COPIERS[Hash] = Hash.copy
-
-
-def limits_check(h: Hash, config, items, added_len: int = 0) -> None:
-    """Convert to hashtable as Redis would before/after adding `items` (fields, values)."""
-    if h.big:
-        return
-    limit = config["hash-max-listpack-value"]
-    for item in items:
-        if len(item) > limit:
-            h.big = True
-            return
-    if len(h) + added_len > config["hash-max-listpack-entries"]:
-        h.big = True
 
 
 def _hash(value) -> Hash | None:
@@ -308,8 +280,7 @@ def hincrbyfloat(client, argv):
         h = _write(client, key, True)
     _store_field(client, key, h, field, new)
     notify(client, HASH, b"hincrbyfloat", key)
-    client.propagate_as = [[b"HSET", key, field, new]]
-    return new
+    return Rewritten(new, [[b"HSET", key, field, new]])
 
 
 def _count(raw: bytes) -> int:

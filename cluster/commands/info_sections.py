@@ -2,10 +2,9 @@
 
 `info_text(node, args)` is what the INFO command returns (bytes with CRLF line ends).
 Values are this server's own: memory comes from the process's resident set
-(/proc/self/statm), CPU from getrusage. Subsystems that are not there yet report what an
-idle Redis reports; a later subsystem can feed its numbers through the optional node
-attributes read here with getattr (e.g. `node.replid`, `node.rdb_saves`,
-`node.pubsub`).
+(/proc/self/statm), CPU from getrusage; the rest is read from the state the node declares
+(node.stats, node.repl, node.persist, node.pubsub, node.cluster). What we do not have
+(eviction, forks, defragmentation, I/O threads, per-read and per-write counts) reports 0.
 """
 from __future__ import annotations
 
@@ -14,6 +13,9 @@ import resource
 import sys
 
 from cluster import __version__
+from cluster.persistence import aof as persist_aof
+from cluster.persistence import rdb_file as persist_rdb
+from cluster.replication import primary as repl_primary
 
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "module_list", "errorstats", "cluster", "keyspace")
@@ -56,16 +58,9 @@ def used_memory(node) -> int:
 
 
 def peak_memory(node, used: int) -> int:
-    peak = max(getattr(node.stats, "peak_memory", 0), used)
+    peak = max(node.stats.peak_memory, used)
     node.stats.peak_memory = peak
     return peak
-
-
-def replid(node) -> str:
-    rid = getattr(node, "replid", None)
-    if rid is None:
-        rid = node.replid = "%040x" % node.rng.getrandbits(160)
-    return rid
 
 
 def _executable() -> str:
@@ -117,7 +112,7 @@ def section_server(node) -> list[str]:
 
 def section_clients(node) -> list[str]:
     clients = node.clients.values()
-    replicas = sum(1 for c in clients if getattr(c, "is_replica", False))
+    replicas = sum(1 for c in clients if c.is_replica)
     blocked = sum(1 for c in clients if c.blocked)
     max_in = max((c.parser.pending_bytes() for c in clients if c.parser is not None),
                  default=0)
@@ -197,13 +192,11 @@ def section_memory(node) -> list[str]:
 
 
 def section_persistence(node) -> list[str]:
-    g = lambda name, default=0: getattr(node, name, default)  # noqa: E731
-    from cluster.persistence.rdb_file import info_fields
-    rdb = info_fields(node)
-    loading = getattr(node, "loading", None)
-    from cluster.persistence.aof import info_fields as aof_info_fields
-    aof_fields = aof_info_fields(node)
-    aof = getattr(node, "aof", None)
+    st = node.persist                                # cluster.persistence.state
+    rdb = persist_rdb.info_fields(node)
+    loading = st.loading
+    aof_fields = persist_aof.info_fields(node)
+    aof = st.aof
     return _fields("Persistence", [
         ("loading", int(node.keyspace.loading)),
         ("async_loading", 0),
@@ -214,16 +207,16 @@ def section_persistence(node) -> list[str]:
         ("current_save_keys_processed", 0),
         ("current_save_keys_total", rdb["current_save_keys_total"]),
         *(loading.fields() if loading is not None else ()),     # cluster.persistence.loading.Progress
-        ("rdb_changes_since_last_save", node.keyspace.dirty - g("dirty_at_last_save")),
-        ("rdb_bgsave_in_progress", int(bool(g("bgsave_in_progress")))),
-        ("rdb_last_save_time", node.last_save_s),
-        ("rdb_last_bgsave_status", g("last_bgsave_status", "ok")),
-        ("rdb_last_bgsave_time_sec", g("rdb_last_bgsave_time_sec", -1)),
+        ("rdb_changes_since_last_save", node.keyspace.dirty - st.dirty_at_last_save),
+        ("rdb_bgsave_in_progress", int(st.bgsave_in_progress is not None)),
+        ("rdb_last_save_time", st.last_save_s),
+        ("rdb_last_bgsave_status", st.last_bgsave_status),
+        ("rdb_last_bgsave_time_sec", st.rdb_last_bgsave_time_sec),
         ("rdb_current_bgsave_time_sec", rdb["rdb_current_bgsave_time_sec"]),
-        ("rdb_saves", g("rdb_saves")),
+        ("rdb_saves", st.rdb_saves),
         ("rdb_last_cow_size", 0),
-        ("rdb_last_load_keys_expired", g("rdb_last_load_keys_expired")),
-        ("rdb_last_load_keys_loaded", g("rdb_last_load_keys_loaded")),
+        ("rdb_last_load_keys_expired", st.rdb_last_load_keys_expired),
+        ("rdb_last_load_keys_loaded", st.rdb_last_load_keys_loaded),
         ("aof_enabled", int(node.config["appendonly"])),
         *aof_fields.items(),                         # cluster.persistence.aof
         ("aof_last_cow_size", 0),
@@ -234,17 +227,13 @@ def section_persistence(node) -> list[str]:
 
 
 def _pubsub_counts(node) -> tuple[int, int, int]:
-    ps = getattr(node, "pubsub", None)
-    if ps is None:
-        return 0, 0, 0
-    return tuple(len(getattr(ps, name, ()) or ()) for name in
-                 ("channels", "patterns", "shard_channels"))
+    ps = node.pubsub
+    return len(ps.channels), len(ps.patterns), len(ps.shard_channels)
 
 
 def section_stats(node) -> list[str]:
     st, ks = node.stats, node.keyspace
     channels, patterns, shard = _pubsub_counts(node)
-    g = lambda name: getattr(st, name, 0)  # noqa: E731
     return _fields("Stats", [
         ("total_connections_received", st.connections_received),
         ("total_commands_processed", st.commands_processed),
@@ -258,14 +247,14 @@ def section_stats(node) -> list[str]:
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", st.rejected_connections),
-        ("sync_full", g("sync_full")),
-        ("sync_partial_ok", g("sync_partial_ok")),
-        ("sync_partial_err", g("sync_partial_err")),
+        ("sync_full", st.sync_full),
+        ("sync_partial_ok", st.sync_partial_ok),
+        ("sync_partial_err", st.sync_partial_err),
         ("expired_keys", ks.expired),
         ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0),
-        ("evicted_keys", g("evicted_keys")),
+        ("evicted_keys", st.evicted_keys),
         ("evicted_clients", 0),
         ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
@@ -275,8 +264,8 @@ def section_stats(node) -> list[str]:
         ("pubsub_patterns", patterns),
         ("pubsubshard_channels", shard),
         ("latest_fork_usec", 0),
-        ("total_forks", g("total_forks")),
-        ("migrate_cached_sockets", len(getattr(node, "migrate_sockets", None) or ())),
+        ("total_forks", st.total_forks),
+        ("migrate_cached_sockets", len(node.migrate_sockets or ())),
         ("slave_expires_tracked_keys", 0),
         ("active_defrag_hits", 0),
         ("active_defrag_misses", 0),
@@ -290,8 +279,8 @@ def section_stats(node) -> list[str]:
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
         ("dump_payload_sanitizations", 0),
-        ("total_reads_processed", g("reads_processed")),
-        ("total_writes_processed", g("writes_processed")),
+        ("total_reads_processed", 0),            # not counted (see the docstring)
+        ("total_writes_processed", 0),
         ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0),
         ("reply_buffer_shrinks", 0),
@@ -300,10 +289,9 @@ def section_stats(node) -> list[str]:
 
 
 def section_replication(node) -> list[str]:
-    link = getattr(node, "repl_link", None)
+    link = node.repl.link
     head = link.info_fields(node.now_ms) if link is not None else [("role", "master")]
-    from cluster.replication import primary as repl_primary
-    primary = repl_primary.get(node)
+    primary = repl_primary.get(node)     # made here if needed: it mints our replid
     return _fields("Replication", head + primary.info_replicas() + primary.info_tail())
 
 
@@ -355,7 +343,7 @@ def section_latencystats(node) -> list[str]:
 
 def _cluster_connections(node) -> int:
     """getClusterConnectionsCount: two links (in and out) per other known node."""
-    cl = getattr(node, "cluster", None)
+    cl = node.cluster
     return (len(cl.state.nodes) - 1) * 2 if cl is not None else 0
 
 

@@ -9,6 +9,8 @@ returned at least once even when keys come and go between calls).
 """
 from __future__ import annotations
 
+import copy
+
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
 from cluster.base.glob import compile_glob
 from cluster.keyspace.databases import type_name
@@ -60,7 +62,6 @@ def copy_value(value):
     copier = getattr(value, "copy", None)
     if copier is not None:
         return copier()
-    import copy
     return copy.deepcopy(value)
 
 

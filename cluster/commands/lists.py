@@ -24,7 +24,7 @@ _PUSH_COMPLEXITY = ("O(1) for each element added, so O(N) to add N elements when
                     "command is called with multiple arguments.")
 
 
-def _list(value) -> deque | None:
+def list_of(value) -> deque | None:
     if value is None or value.__class__ is deque:
         return value
     raise ReplyError(WRONGTYPE)
@@ -33,7 +33,7 @@ def _list(value) -> deque | None:
 def _push(client, argv, left: bool, only_existing: bool) -> int:
     db = client.db
     key = argv[1]
-    items = _list(db.lookup_write(key))
+    items = list_of(db.lookup_write(key))
     if items is None:
         if only_existing:
             return 0
@@ -91,7 +91,7 @@ def _pop(client, argv, left: bool):
             raise ReplyError(NOT_POSITIVE)
     db = client.db
     key = argv[1]
-    items = _list(db.lookup_write(key))
+    items = list_of(db.lookup_write(key))
     if items is None:
         return None if count is None else NULL_ARRAY
     if count is None:
@@ -123,7 +123,7 @@ def rpop(client, argv):
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), acl="@list", group="list",
          key_flags="RO", summary="Get the length of a list", complexity="O(1)")
 def llen(client, argv):
-    items = _list(client.db.lookup_read(argv[1], not client.no_touch))
+    items = list_of(client.db.lookup_read(argv[1], not client.no_touch))
     return 0 if items is None else len(items)
 
 
@@ -142,7 +142,7 @@ def _int(raw: bytes) -> int:
 def lrange(client, argv):
     start = _int(argv[2])
     stop = _int(argv[3])
-    items = _list(client.db.lookup_read(argv[1], not client.no_touch))
+    items = list_of(client.db.lookup_read(argv[1], not client.no_touch))
     if items is None:
         return []
     n = len(items)
@@ -167,7 +167,7 @@ def lrange(client, argv):
                     "element at index. This makes asking for the first or the last element "
                     "of the list O(1).")
 def lindex(client, argv):
-    items = _list(client.db.lookup_read(argv[1], not client.no_touch))
+    items = list_of(client.db.lookup_read(argv[1], not client.no_touch))
     if items is None:
         return None
     index = _int(argv[2])
@@ -193,7 +193,7 @@ def linsert(client, argv):
         raise ReplyError(SYNTAX)
     db = client.db
     key = argv[1]
-    items = _list(db.lookup_write(key))
+    items = list_of(db.lookup_write(key))
     if items is None:
         return 0
     try:
@@ -213,7 +213,7 @@ def linsert(client, argv):
 def lset(client, argv):
     db = client.db
     key = argv[1]
-    items = _list(db.lookup_write(key))
+    items = list_of(db.lookup_write(key))
     if items is None:
         raise ReplyError("ERR no such key")
     index = _int(argv[2])
@@ -236,7 +236,7 @@ def ltrim(client, argv):
     stop = _int(argv[3])
     db = client.db
     key = argv[1]
-    items = _list(db.lookup_write(key))
+    items = list_of(db.lookup_write(key))
     if items is None:
         return OK
     n = len(items)
@@ -268,7 +268,7 @@ def lrem(client, argv):
     count = _int(argv[2])
     db = client.db
     key = argv[1]
-    items = _list(db.lookup_write(key))
+    items = list_of(db.lookup_write(key))
     if items is None:
         return 0
     element = argv[3]
@@ -326,7 +326,7 @@ def lpos(client, argv):
         else:
             raise ReplyError(SYNTAX)
         j += 2
-    items = _list(client.db.lookup_read(argv[1], not client.no_touch))
+    items = list_of(client.db.lookup_read(argv[1], not client.no_touch))
     if items is None:
         return None if count is None else []
     element = argv[2]

@@ -12,9 +12,10 @@ from collections import deque
 
 from cluster.execution import blocking
 from cluster.commands.args import SYNTAX, string2ll
-from cluster.commands.lists import _list
+from cluster.commands.lists import list_of
 from cluster.keyspace.databases import WRONGTYPE
 from cluster.keyspace.notify import LIST, elements_removed, notify
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import NULL_ARRAY, ReplyError
 from cluster.execution.table import command
 
@@ -88,7 +89,7 @@ def move(client, src: bytes, dst: bytes, left: bool, to_left: bool):
     element, or WRONGTYPE for a destination of another type (nothing moves)."""
     db = client.db
     items = db.lookup_write(src)
-    target = _list(db.lookup_write(dst))
+    target = list_of(db.lookup_write(dst))
     value = items.popleft() if left else items.pop()
     if target is None:
         target = deque()
@@ -105,7 +106,7 @@ def move(client, src: bytes, dst: bytes, left: bool, to_left: bool):
 
 
 def _lmove(client, src, dst, left, to_left):
-    items = _list(client.db.lookup_write(src))
+    items = list_of(client.db.lookup_write(src))
     if items is None:
         return None
     return move(client, src, dst, left, to_left)
@@ -134,15 +135,16 @@ _MPOP_COMPLEXITY = ("O(N+M) where N is the number of provided keys and M is the 
 
 
 def _mpop_now(client, keys, left: bool, count: int):
-    """The first non-empty list among keys: [key, popped], propagated as LPOP/RPOP key n;
-    None when every key is missing (WRONGTYPE for a key of another type on the way)."""
+    """The first non-empty list among keys: [key, popped], propagated as LPOP/RPOP key n
+    (a `Rewritten`); None when every key is missing (WRONGTYPE for a key of another type
+    on the way)."""
     db = client.db
     for key in keys:
-        items = _list(db.lookup_write(key))
+        items = list_of(db.lookup_write(key))
         if items is not None:
             popped = pop_some(client, key, items, left, count)
-            client.propagate_as = [[b"LPOP" if left else b"RPOP", key, b"%d" % len(popped)]]
-            return [key, popped]
+            return Rewritten([key, popped],
+                             [[b"LPOP" if left else b"RPOP", key, b"%d" % len(popped)]])
     return None
 
 
@@ -166,11 +168,10 @@ def _bpop(client, argv, left: bool):
     db = client.db
     name = b"LPOP" if left else b"RPOP"
     for key in keys:
-        items = _list(db.lookup_write(key))
+        items = list_of(db.lookup_write(key))
         if items is not None:
             value = pop_some(client, key, items, left, 1)[0]
-            client.propagate_as = [[name, key]]
-            return [key, value]
+            return Rewritten([key, value], [[name, key]])
     if _cannot_block(client):
         return NULL_ARRAY
 
@@ -204,11 +205,10 @@ def brpop(client, argv):
 def _bmove(client, argv, left: bool, to_left: bool, rewrite):
     timeout = blocking.parse_timeout(argv[-1], client.node.now_ms)
     src, dst = argv[1], argv[2]
-    items = _list(client.db.lookup_write(src))
+    items = list_of(client.db.lookup_write(src))
     if items is not None:
         value = move(client, src, dst, left, to_left)
-        client.propagate_as = [rewrite(argv)]
-        return value
+        return Rewritten(value, [rewrite(argv)])
     if _cannot_block(client):
         return None
 

@@ -23,8 +23,8 @@ import trio
 
 from cluster.execution import inflight
 from cluster.commands.args import SYNTAX, parse_int
-from cluster.commands.serialize import _list_fill, restore_generic
-from cluster.resp.outcomes import Await
+from cluster.commands.serialize import list_fill, restore_generic
+from cluster.resp.outcomes import Await, Rewritten
 from cluster.encoding.dump import dump
 from cluster.bus.migrate_io import Job, SocketCache, port_number, run_async, run_sync
 from cluster.replication.propagate import encode_command
@@ -108,7 +108,7 @@ def migrate(client, argv):
     node = client.node
     db = client.db
     now = node.now_ms
-    fill = _list_fill(client)
+    fill = list_fill(client)
     compress = node.config["rdbcompression"]
     verb = b"RESTORE-ASKING" if node.cluster is not None else b"RESTORE"
     keys, restores = [], []
@@ -148,19 +148,22 @@ def _apply(client, db, keys: list[bytes], outcome, copy: bool, in_exec: bool):
     """Delete the acknowledged keys (unless COPY), propagate them as DEL, reply."""
     node = client.node
     acked = [keys[i] for i in outcome.acked]
+    rewrite = None
     if acked and not copy:
         for key in acked:
             db.delete(key)
         if in_exec:
-            client.propagate_as = [[b"DEL", *acked]]     # the dispatcher propagates it
+            rewrite = [[b"DEL", *acked]]                 # the dispatcher propagates it
         else:
             node.propagator.feed(db.id, [b"DEL", *acked])
     if outcome.error is None:
-        return OK
-    if not in_exec:                                      # the dispatcher counted the call
-        node.stats.command("migrate").failed += 1
-        node.stats.count_error(outcome.error)
-    return ReplyError(outcome.error)
+        reply = OK
+    else:
+        reply = ReplyError(outcome.error)
+        if not in_exec:                                  # the dispatcher counted the call
+            node.stats.command("migrate").failed += 1
+            node.stats.count_error(outcome.error)
+    return reply if rewrite is None else Rewritten(reply, rewrite)
 
 
 @command("restore-asking", -4, "write denyoom asking", keys=(1, 1, 1), key_flags="OW UPDATE",

@@ -5,6 +5,7 @@ counter).
 from __future__ import annotations
 
 from cluster.commands.args import string2ll
+from cluster.commands.help import help_reply
 from cluster.keyspace.databases import type_name
 from cluster.resp.reply import ReplyError
 from cluster.execution.table import container, subcommand
@@ -127,5 +128,4 @@ def object_freq(client, argv):
 @subcommand("object", "help", 2, "loading stale", acl="@keyspace", since="6.2.0",
             summary="Show helpful text about the different subcommands", complexity="O(1)")
 def object_help(client, argv):
-    from cluster.commands.server import help_reply
     return help_reply("OBJECT", _OBJECT_HELP)

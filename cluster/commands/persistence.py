@@ -1,4 +1,5 @@
-"""SAVE and BGSAVE [SCHEDULE] (cluster.persistence.rdb_file does the work; LASTSAVE is in server.py)."""
+"""SAVE and BGSAVE [SCHEDULE] (cluster.persistence.rdb_file does the work; LASTSAVE is in
+server.py)."""
 from __future__ import annotations
 
 from cluster.persistence import rdb_file as persist_rdb
@@ -15,7 +16,7 @@ _OTHER_CHILD = ("ERR Another child process is active (AOF?): can't BGSAVE right 
          complexity="O(N) where N is the total number of keys in all databases")
 def save(client, argv):
     node = client.node
-    if getattr(node, "bgsave_in_progress", None) is not None:
+    if node.persist.bgsave_in_progress is not None:
         raise ReplyError(_IN_PROGRESS)
     if not persist_rdb.save(node):
         raise ReplyError("ERR")
@@ -32,12 +33,13 @@ def bgsave(client, argv):
         else:
             raise ReplyError("ERR syntax error")
     node = client.node
-    if getattr(node, "bgsave_in_progress", None) is not None:
+    if node.persist.bgsave_in_progress is not None:
         raise ReplyError(_IN_PROGRESS)
-    in_exec = getattr(client, "in_exec", False)
-    if getattr(node, "aof_rewrite_in_progress", None) or in_exec:
-        if schedule or in_exec:
-            persist_rdb._state(node).scheduled = True
+    if node.persist.aof_rewrite_in_progress:
+        # Inside EXEC (the client is still in MULTI while its queue runs) a BGSAVE is
+        # scheduled too, as Redis does for server.in_exec.
+        if schedule or client.in_multi:
+            persist_rdb.schedule_bgsave(node)
             return Status(b"Background saving scheduled")
         raise ReplyError(_OTHER_CHILD)
     persist_rdb.start_bgsave(node)

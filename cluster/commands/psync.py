@@ -11,6 +11,7 @@ from __future__ import annotations
 import trio
 
 from cluster.replication import primary as repl_primary
+from cluster.replication.state import ZERO_ID
 from cluster.keyspace import snapshot
 from cluster.commands.args import NOT_INT, parse_int
 from cluster.encoding.rdb import default_aux
@@ -35,20 +36,21 @@ def _start(client, replid: str, want: int | None):
                   else b"+CONTINUE\r\n")
         link.pending = [header, partial]
         link.pending_bytes = len(header) + len(partial)
-        primary.count("sync_partial_ok")
+        node.stats.sync_partial_ok += 1
         node.log.notice(f"Partial resynchronization request from {client.addr} accepted. "
                         f"Sending {len(partial)} bytes of backlog starting from offset "
                         f"{want}.")
     else:
         if want is not None and replid != "?":
-            primary.count("sync_partial_err")
-        if (primary.backlog is None and not primary.replicas and node.repl_link is None
-                and node.replid2 == repl_primary.ZERO_ID):
+            node.stats.sync_partial_err += 1
+        repl = node.repl
+        if (primary.backlog is None and not primary.replicas and repl.link is None
+                and repl.replid2 == ZERO_ID):
             # a new history: the first replica of a primary (syncCommand)
-            node.replid = "%040x" % node.rng.getrandbits(160)
-            node.replid2, node.second_repl_offset = repl_primary.ZERO_ID, -1
+            repl.new_replid()
+            repl.replid2, repl.second_repl_offset = ZERO_ID, -1
         primary.create_backlog()
-        node.propagator._db = None        # the stream after the snapshot starts with SELECT
+        node.propagator.reselect()        # the stream after the snapshot starts with SELECT
         try:
             fill = int(node.config["list-max-listpack-size"])
         except (KeyError, ValueError, TypeError):
@@ -62,7 +64,7 @@ def _start(client, replid: str, want: int | None):
         link.full_sync = repl_primary.FullSync(header, view, aux, fill, eof)
         if eof:
             link.first_ack = trio.Event()
-        primary.count("sync_full")
+        node.stats.sync_full += 1
         node.log.notice(f"Replica {client.addr} asks for synchronization; full resync "
                         f"of {view.keys()} keys at offset {primary.offset}")
     client.replica_link = link

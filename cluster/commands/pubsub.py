@@ -8,7 +8,7 @@ get them too.
 """
 from __future__ import annotations
 
-from cluster.commands.server import help_reply
+from cluster.commands.help import help_reply
 from cluster.base.glob import compile_glob
 from cluster.replication.propagate import REPL
 from cluster.resp.reply import ReplyError, Replies
@@ -104,7 +104,7 @@ def _spread(client, argv, shard: bool) -> None:
     if node.cluster is not None:
         if not client.is_master_link:
             node.cluster.submit(node.cluster.state.publish(argv[1], argv[2], shard))
-    elif node.repl_link is None:
+    elif node.repl.link is None:
         # Only a primary propagates its own PUBLISH (sentinels PUBLISH hellos to replicas
         # too): a replica's stream is its primary's, verbatim, or its backlog would break.
         # To replicas only, never the AOF (PROPAGATE_REPL).

@@ -14,18 +14,18 @@ def _replicaof(client, argv):
     if node.cluster is not None:
         raise ReplyError("ERR REPLICAOF not allowed in cluster mode.")
     if argv[1].lower() == b"no" and argv[2].lower() == b"one":
-        if node.repl_link is not None:
+        if node.repl.link is not None:
             repl_replica.unset_master(node)
             node.log.notice(f"MASTER MODE enabled (user request from "
                             f"'id={client.id} addr={client.addr}')")
         return OK
-    if getattr(client, "is_replica", False):
+    if client.is_replica:
         raise ReplyError("ERR Command is not valid when client is a replica.")
     port = string2ll(argv[2])
     if port is None or not 0 <= port <= 65535:
         raise ReplyError("ERR Invalid master port")
     host = argv[1].decode("utf-8", "surrogateescape")
-    link = node.repl_link
+    link = node.repl.link
     if link is not None and link.host.lower() == host.lower() and link.port == port:
         node.log.notice("REPLICAOF would result into synchronization with the master we "
                         "are already connected with. No operation performed.")
@@ -57,11 +57,11 @@ def slaveof(client, argv):
          since="2.8.12", complexity="O(1)")
 def role(client, argv):
     node = client.node
-    link = node.repl_link
+    link = node.repl.link
     if link is not None:
         return link.role_reply()
     # The primary shape; the primary side (when present) lists its online replicas as
-    # [ip, port, acked offset] through `node.role_replicas()`.
-    replicas = getattr(node, "role_replicas", None)
-    return [b"master", getattr(node, "master_repl_offset", 0),
-            replicas() if replicas is not None else []]
+    # [ip, port, acked offset].
+    primary = node.repl.primary
+    return [b"master", node.repl.master_repl_offset,
+            primary.role_replicas() if primary is not None else []]

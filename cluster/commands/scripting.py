@@ -10,12 +10,10 @@ from cluster.scripting import lua_shebang
 from cluster.scripting import runtime as scripting
 from cluster.commands.args import parse_int
 from cluster.resp.outcomes import Await
-from cluster.resp.reply import OK, ReplyError
+from cluster.resp.reply import OK, ReplyError, Status
 from cluster.execution.table import command, container, subcommand
 
 G = "scripting"
-BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
-        "NOSAVE.")
 UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the "
               "dataset. You can either wait the script termination or kill the server in a "
               "hard way using the SHUTDOWN NOSAVE command.")
@@ -68,7 +66,7 @@ def _eval(client, argv, by_sha: bool, readonly: bool):
     keys = argv[3:3 + numkeys]
     args = argv[3 + numkeys:]
     prop = node.propagator
-    own_txn = prop._txn is None
+    own_txn = not prop.in_transaction
     if own_txn:
         prop.begin_transaction()
     try:
@@ -82,7 +80,7 @@ def _eval(client, argv, by_sha: bool, readonly: bool):
     done, reply = eng.wait(future, None if nested else threshold / 1000)
     if done:
         return _finish(client, eng, run, own_txn, reply)
-    node.script_busy = run           # other clients get -BUSY from now on
+    eng.mark_busy(run)               # other clients get -BUSY from now on
 
     async def wait_script():
         # run_sync is not cancellable: _finish always runs once the script ended.
@@ -97,7 +95,7 @@ def _finish(client, eng, run, own_txn, reply):
     if own_txn:
         node.propagator.end_transaction()
     if run.wrote:
-        client.woff = node.master_repl_offset
+        client.woff = node.repl.master_repl_offset
     return reply
 
 
@@ -164,7 +162,6 @@ _HELP = [
 @subcommand("script", "help", 2, "loading stale", acl="@scripting", since="5.0.0",
             summary="Show helpful text about the different subcommands", complexity="O(1)")
 def script_help(client, argv):
-    from cluster.resp.reply import Status
     return [Status(line) for line in _HELP]
 
 

@@ -8,11 +8,12 @@ from cluster.commands.args import SYNTAX, parse_int
 from cluster.commands.objects import lfu_policy
 from cluster.encoding.dump import BAD_PAYLOAD, dump, load, verify
 from cluster.keyspace.notify import GENERIC, notify
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import OK, ReplyError
 from cluster.execution.table import command
 
 
-def _list_fill(client) -> int:
+def list_fill(client) -> int:
     try:
         return int(client.node.config["list-max-listpack-size"])
     except (KeyError, TypeError, ValueError):
@@ -30,7 +31,7 @@ def dump_(client, argv):
     value = client.db.lookup_read(argv[1], not client.no_touch)
     if value is None:
         return None
-    return dump(value, _list_fill(client), client.node.config["rdbcompression"])
+    return dump(value, list_fill(client), client.node.config["rdbcompression"])
 
 
 @command("restore", -4, "write denyoom", keys=(1, 1, 1), key_flags="OW UPDATE",
@@ -90,15 +91,16 @@ def restore_generic(client, argv):
         ttl += ks.now_ms
     if ttl and ttl <= ks.now_ms and not ks.loading:
         if deleted:
-            client.propagate_as = [[b"DEL", key]]
             notify(client, GENERIC, b"del", key)
+            return Rewritten(OK, [[b"DEL", key]])
         return OK
     db.store(key, value)
     notify(client, GENERIC, b"restore", key)
+    rewrite = None
     if ttl:
         db.set_expire(key, ttl)
         if not absttl:
-            client.propagate_as = [[argv[0], key, b"%d" % ttl, *argv[3:], b"ABSTTL"]]
+            rewrite = [[argv[0], key, b"%d" % ttl, *argv[3:], b"ABSTTL"]]
     if idle >= 0 and not lfu_policy(client):
         db.lru[key] = ks.lru_clock - idle
-    return OK
+    return OK if rewrite is None else Rewritten(OK, rewrite)

@@ -1,42 +1,21 @@
 """Server commands: INFO, CONFIG, TIME, LASTSAVE, SLOWLOG, SHUTDOWN, WAIT.
 
-CLIENT lives in `server_client`, DEBUG and MEMORY in `server_debug`; importing this module
-registers them too.
+CLIENT lives in `server_client`, DEBUG and MEMORY in `server_debug` (`cluster.commands.registry`
+imports them right after this module).
 """
 from __future__ import annotations
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
+from cluster.commands.checks import allow_protected
+from cluster.commands.help import help_reply
 from cluster.config.live import ConfigError, ConfigSetError
 from cluster.persistence import shutdown as shutdown_flags
 from cluster.resp.outcomes import Block
 from cluster.commands.info_sections import info_text
-from cluster.resp.reply import OK, ReplyError, Status, Verbatim
+from cluster.replication import primary as repl_primary
+from cluster.replication.wait_block import WaitBlock
+from cluster.resp.reply import OK, ReplyError, Verbatim
 from cluster.execution.table import command, container, subcommand
-
-_BAD_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
-
-
-def validate_client_name(name: bytes, error: str = _BAD_NAME) -> None:
-    """CLIENT SETNAME / HELLO SETNAME: printable ASCII without spaces ('!'..'~')."""
-    if any(c < 33 or c > 126 for c in name):
-        raise ReplyError(error)
-
-
-def help_reply(name: str, lines: list[str]) -> list[Status]:
-    """addReplyHelp: a header, the command's own lines, then HELP, as simple strings."""
-    out = [f"{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", *lines,
-           "HELP", "    Prints this help."]
-    return [Status(line.encode()) for line in out]
-
-
-def is_local(client) -> bool:
-    """islocalClient: a unix socket or a loopback peer."""
-    host = client.addr.rsplit(":", 1)[0]
-    return client.fd == -1 or host in ("127.0.0.1", "::1") or host.startswith("/")
-
-
-def allow_protected(client, setting: str) -> bool:
-    return setting == "yes" or (setting == "local" and is_local(client))
 
 
 # -- INFO -------------------------------------------------------------------------------
@@ -132,7 +111,7 @@ def time_(client, argv):
          since="1.0.0", summary="Get the UNIX time stamp of the last successful save to disk",
          tips="nondeterministic_output")
 def lastsave(client, argv):
-    return client.node.last_save_s
+    return client.node.persist.last_save_s
 
 
 # -- SLOWLOG ----------------------------------------------------------------------------
@@ -232,19 +211,14 @@ def wait(client, argv):
     if timeout < 0:
         raise ReplyError("ERR timeout is negative")
     node = client.node
-    if getattr(node, "repl_link", None) is not None:
+    if node.repl.link is not None:
         raise ReplyError("ERR WAIT cannot be used with replica instances. Please also note "
                          "that since Redis 4.0 if a replica is configured to be writable "
                          "(which is not the default) writes to replicas are just local and "
                          "are not propagated.")
-    if getattr(node, "repl_primary", None) is not None:
-        from cluster.replication import primary as repl_primary
+    if node.repl.primary is not None:
         return repl_primary.wait(client, numreplicas, timeout)
-    acked = 0   # no replicas yet
-    if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
+    acked = 0   # no replica has ever attached: nobody acks
+    if acked >= numreplicas or client.in_multi:
         return acked
-    from cluster.replication.wait_block import WaitBlock
     return Block(timeout or None, acked, WaitBlock(client, lambda: acked, numreplicas))
-
-
-from cluster.commands import server_client, server_debug  # noqa: E402,F401  (registers)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from cluster.execution import pause
 from cluster.commands.args import SYNTAX, string2ll
+from cluster.commands.checks import validate_client_name
+from cluster.commands.help import help_reply
 from cluster.resp.reply import OK, ReplyError, Verbatim
 from cluster.execution.table import container, subcommand
 
@@ -64,24 +66,21 @@ CLIENT_TYPES = {"normal": "normal", "slave": "replica", "replica": "replica",
                 "pubsub": "pubsub", "master": "master"}
 
 
-def _count(client, attr: str) -> int:
-    return len(getattr(client, attr, None) or ())
-
 
 def client_type(client) -> str:
     if client.is_master_link:
         return "master"
-    if getattr(client, "is_replica", False):
+    if client.is_replica:
         return "replica"
-    if _count(client, "channels") or _count(client, "patterns") or \
-            _count(client, "shard_channels") or client.flags_extra == "pubsub":
+    if (client.channels or client.patterns or client.shard_channels
+            or client.flags_extra == "pubsub"):
         return "pubsub"
     return "normal"
 
 
 def _flags(client) -> str:
     out = ""
-    if getattr(client, "is_replica", False):
+    if client.is_replica:
         out += "S"
     if client.is_master_link:
         out += "M"
@@ -115,8 +114,8 @@ def client_info_line(client, current: str | None = None, argv=None) -> str:
         f"id={client.id} addr={client.addr} laddr={client.laddr} fd={client.fd} "
         f"name={name} age={max(0, (now - client.created_ms) // 1000)} "
         f"idle={max(0, (now - client.last_interaction_ms) // 1000)} flags={_flags(client)} "
-        f"db={client.db.id} sub={_count(client, 'channels')} "
-        f"psub={_count(client, 'patterns')} ssub={_count(client, 'shard_channels')} "
+        f"db={client.db.id} sub={len(client.channels)} "
+        f"psub={len(client.patterns)} ssub={len(client.shard_channels)} "
         f"multi={len(client.multi_queue) if client.in_multi else -1} qbuf={qbuf} "
         f"qbuf-free=0 argv-mem={argv_mem} multi-mem={multi_mem} rbs=0 rbp=0 obl=0 oll=0 "
         f"omem=0 tot-mem={tot_mem} events=r cmd={current or client.last_cmd} "
@@ -170,7 +169,6 @@ def client_id(client, argv):
 @subcommand("client", "setname", 3, "noscript loading stale", acl="@connection",
             since="2.6.9", summary="Set the current connection name")
 def client_setname(client, argv):
-    from cluster.commands.server import validate_client_name
     validate_client_name(argv[2])
     client.name = argv[2]
     return OK
@@ -260,7 +258,6 @@ def client_pause(client, argv):
 @subcommand("client", "help", 2, "loading stale", acl="@connection", since="5.0.0",
             summary="Show helpful text about the different subcommands")
 def client_help(client, argv):
-    from cluster.commands.server import help_reply
     return help_reply("CLIENT", _HELP)
 
 

@@ -1,4 +1,4 @@
-"""DEBUG (SLEEP, DIGEST, DIGEST-VALUE, ERROR, HELP) and MEMORY (USAGE, HELP, ...).
+"""DEBUG (SLEEP, DIGEST, DIGEST-VALUE, RELOAD, ERROR, HELP) and MEMORY (USAGE, HELP, ...).
 
 The dataset digest is order-independent: each key's digest (name, type, value, expiry)
 is XOR-ed into the total, and unordered values (sets, hashes) XOR their members, so two
@@ -13,7 +13,10 @@ import sys
 import time
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int
+from cluster.commands.checks import allow_protected
+from cluster.commands.help import help_reply
 from cluster.keyspace.databases import type_name
+from cluster.persistence.rdb_file import debug_reload
 from cluster.resp.reply import OK, ReplyError, Status, Verbatim
 from cluster.execution.table import command, container, subcommand
 
@@ -101,7 +104,6 @@ def dataset_digest(keyspace) -> bytes:
 @command("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
          summary="A container for debugging commands")
 def debug(client, argv):
-    from cluster.commands.server import allow_protected, help_reply
     node = client.node
     if not allow_protected(client, node.config["enable-debug-command"]):
         raise ReplyError(_DEBUG_DENIED)
@@ -125,8 +127,7 @@ def debug(client, argv):
                               b"%040x" % value_digest(value)))
         return out
     if sub == b"reload" and argc == 2:
-        from cluster.persistence.rdb_file import debug_reload
-        if not debug_reload(node):          # SAVE, empty, load back (no options yet)
+        if not debug_reload(node):          # SAVE, empty, load back (no MERGE/NOFLUSH/NOSAVE)
             raise ReplyError("ERR")
         node.log.warning("DB reloaded by DEBUG RELOAD")
         return OK
@@ -231,5 +232,4 @@ def memory_doctor(client, argv):
 @subcommand("memory", "help", 2, "loading stale", since="4.0.0",
             summary="Show helpful text about the different subcommands")
 def memory_help(client, argv):
-    from cluster.commands.server import help_reply
     return help_reply("MEMORY", _MEMORY_HELP)

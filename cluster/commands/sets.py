@@ -1,10 +1,8 @@
 """Set commands: SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS SRANDMEMBER SPOP SMOVE SINTER
 SINTERCARD SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN, as Redis 7.0.15.
 
-A set is a `Set` (a Python set of bytes). Redis 7.0 keeps a set as an intset while every
-member is a canonical 64-bit integer and there are at most set-max-intset-entries of them,
-and converts it to a hashtable for good otherwise; `big` records that conversion (OBJECT
-ENCODING, DUMP, SSCAN's cursor). An intset answers in ascending numeric order, as Redis's.
+A set is a `cluster.keyspace.set.Set` (a Python set of bytes, with Redis's intset ->
+hashtable conversion flag; an intset answers in ascending numeric order, as Redis's).
 Changes in place come after `lookup_write`, then `db.modified(key)`; empty sets are deleted.
 """
 from __future__ import annotations
@@ -15,31 +13,18 @@ from cluster.commands import collscan
 from cluster.commands.args import INT64_MAX, NOT_INT, SYNTAX, string2ll
 from cluster.commands.keys import parse_cursor
 from cluster.commands.objects import ENCODINGS
+from cluster.encoding import dump_types  # noqa: F401  (registers the set DUMP/RDB encodings)
 from cluster.keyspace.databases import TYPE_NAMES, WRONGTYPE
 from cluster.keyspace.notify import GENERIC, SET, elements_removed, notify
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import ReplyError, RespSet, SetReply
+from cluster.keyspace.set import Set, convert_check, members_in_order, new_set
 from cluster.keyspace.snapshot import COPIERS
 from cluster.execution.table import command
 
 RANGE_MSG = ("ERR value is out of range, value must between -9223372036854775807 and "
              "9223372036854775807")
 NOT_POSITIVE = "ERR value is out of range, must be positive"
-
-
-class Set(set):
-    """A Redis set of bytes members."""
-
-    __slots__ = ("big", "scan_cache")
-
-    def __init__(self, *args):
-        set.__init__(self, *args)
-        self.big = False
-        self.scan_cache = None
-
-    def copy(self) -> "Set":
-        twin = Set(self)
-        twin.big = self.big
-        return twin
 
 
 def encoding(value: Set) -> bytes:
@@ -49,34 +34,6 @@ def encoding(value: Set) -> bytes:
 TYPE_NAMES[Set] = "set"
 ENCODINGS[Set] = encoding
 COPIERS[Set] = Set.copy
-
-
-def convert_check(s: Set, members, max_intset: int) -> None:
-    """Redis's intset -> hashtable conversion after adding `members` (already added)."""
-    if s.big:
-        return
-    if len(s) > max_intset:
-        s.big = True
-        return
-    for m in members:
-        if len(m) > 20 or string2ll(m) is None:
-            s.big = True
-            return
-
-
-def new_set(first: bytes) -> Set:
-    """setTypeCreate: an intset for an integer, a hashtable otherwise."""
-    s = Set()
-    if len(first) > 20 or string2ll(first) is None:
-        s.big = True
-    return s
-
-
-def members_in_order(s: Set):
-    """Members as Redis lists them: an intset in ascending order."""
-    if s.big:
-        return list(s)
-    return sorted(s, key=int)
 
 
 def _set(value) -> Set | None:
@@ -235,8 +192,7 @@ def spop(client, argv):
         _after_removal(db, key, s)
         if not s:
             notify(client, GENERIC, b"del", key)
-        client.propagate_as = [[b"SREM", key, member]]
-        return member
+        return Rewritten(member, [[b"SREM", key, member]])
     count = string2ll(argv[2])
     if count is None or count < 0:
         raise ReplyError(NOT_POSITIVE)
@@ -248,15 +204,15 @@ def spop(client, argv):
         db.delete(key)
         notify(client, SET, b"spop", key)
         notify(client, GENERIC, b"del", key)
-        client.propagate_as = [[b"DEL", key]]
-        return _set_reply(client, popped)
+        return Rewritten(_set_reply(client, popped), [[b"DEL", key]])
     popped = rng.sample(members_in_order(s), count)
     s.difference_update(popped)
     notify(client, SET, b"spop", key)
     _after_removal(db, key, s)
-    # Redis 7.0.15: one SREM per member, the whole as one MULTI/EXEC (cluster.replication.propagate)
-    client.propagate_as = [[b"SREM", key, member] for member in popped]
-    return _set_reply(client, popped)
+    # Redis 7.0.15: one SREM per member, the whole as one MULTI/EXEC
+    # (cluster.replication.propagate)
+    return Rewritten(_set_reply(client, popped),
+                     [[b"SREM", key, member] for member in popped])
 
 
 def _after_removal(db, key: bytes, s: Set) -> None:
@@ -495,7 +451,3 @@ def sscan(client, argv):
     if match is not None:
         members = [m for m in members if match(m)]
     return [b"%d" % cursor, list(members)]
-
-
-# DUMP / RESTORE / RDB encodings of hashes and sets (registers itself in cluster.encoding.dump).
-from cluster.encoding import dump_types  # noqa: E402,F401

@@ -46,7 +46,7 @@ def strtod(raw: bytes) -> float | None:
     return value
 
 
-def _sort_keys(argv: list[bytes]) -> list[int]:
+def sort_keys(argv: list[bytes]) -> list[int]:
     """sortGetKeys: the key to sort, plus the last STORE target."""
     keys = [1]
     store = None
@@ -238,7 +238,7 @@ _COMPLEXITY = ("O(N+M*log(M)) where N is the number of elements in the list or s
 
 @command("sort", -2, "write denyoom", keys=(1, 1, 1), acl="@set @sortedset @list @dangerous",
          group="generic", key_specs=(_RO_SPEC, _PATTERN_SPEC, _STORE_SPEC),
-         getkeys=_sort_keys, complexity=_COMPLEXITY,
+         getkeys=sort_keys, complexity=_COMPLEXITY,
          summary="Sort the elements in a list, set or sorted set")
 def sort(client, argv):
     return _generic(client, argv, False)

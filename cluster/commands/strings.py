@@ -4,8 +4,7 @@ Strings are `bytes` in the keyspace; counters are stored as their decimal bytes.
 INCR and MSET are on the benchmark's hot path: their common case does no option parsing
 and raises nothing. Where Redis rewrites what it propagates (relative expiry -> PXAT,
 GETEX -> PEXPIREAT/PERSIST/DEL, GETDEL -> DEL, GETSET -> SET, INCRBYFLOAT -> SET KEEPTTL),
-the handler sets `client.propagate_as`. A path that wrote nothing sets it to `[]` so a key
-that merely expired on lookup does not make the dispatcher propagate the command itself.
+the handler returns a `Rewritten` reply carrying the commands to propagate instead.
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from cluster.base import longdouble
 from cluster.commands.args import INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INT, SYNTAX, string2ll
 from cluster.keyspace.databases import WRONGTYPE
 from cluster.keyspace.notify import GENERIC, STRING, notify
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import OK, ReplyError
 from cluster.execution.table import command
 
@@ -102,21 +102,20 @@ def _set_generic(client, name: str, flags: int, key: bytes, value: bytes,
     if flags & (_NX | _XX):
         found = db.lookup_write(key) is not None
         if (flags & _NX and found) or (flags & _XX and not found):
-            client.propagate_as = []
             if flags & _GET:
                 return old
             return 0 if name == "setnx" else None
     db.store(key, value, flags & _KEEPTTL != 0)
     notify(client, STRING, b"set", key)
+    reply = old if flags & _GET else 1 if name == "setnx" else OK
     if expire is not None:
         db.set_expire(key, when)
         notify(client, GENERIC, b"expire", key)
-        client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
-    elif flags & _GET:
-        client.propagate_as = [[a for j, a in enumerate(argv) if j < 3 or a.upper() != b"GET"]]
+        return Rewritten(reply, [[b"SET", key, value, b"PXAT", b"%d" % when]])
     if flags & _GET:
-        return old
-    return 1 if name == "setnx" else OK
+        return Rewritten(reply, [[a for j, a in enumerate(argv)
+                                  if j < 3 or a.upper() != b"GET"]])
+    return reply
 
 
 # -- GET / SET family ----------------------------------------------------------------
@@ -172,8 +171,7 @@ def getset(client, argv):
     old = _string(db.lookup_read(argv[1], not client.no_touch))
     db.store(argv[1], argv[2])
     notify(client, STRING, b"set", argv[1])
-    client.propagate_as = [[b"SET", argv[1], argv[2]]]
-    return old
+    return Rewritten(old, [[b"SET", argv[1], argv[2]]])
 
 
 @command("getdel", 2, "write fast", keys=(1, 1, 1), acl="@string", group="string",
@@ -184,13 +182,11 @@ def getdel(client, argv):
     key = argv[1]
     old = _string(db.lookup_read(key, not client.no_touch))
     if old is None:
-        client.propagate_as = []
         return None
     db.delete(key)
     notify(client, GENERIC, b"del", key)
     verb = b"UNLINK" if client.node.config["lazyfree-lazy-user-del"] else b"DEL"
-    client.propagate_as = [[verb, key]]
-    return old
+    return Rewritten(old, [[verb, key]])
 
 
 @command("getex", -2, "write fast", keys=(1, 1, 1), acl="@string", group="string",
@@ -201,7 +197,6 @@ def getex(client, argv):
     flags, expire = _parse_options(argv, 2, False) if len(argv) > 2 else (0, None)
     db = client.db
     key = argv[1]
-    client.propagate_as = []
     value = _string(db.lookup_read(key, not client.no_touch))
     if value is None:
         return None
@@ -209,17 +204,16 @@ def getex(client, argv):
         when = _expire_at(client, expire, flags, "getex")
         if flags & (_EXAT | _PXAT) and when <= client.node.now_ms and not db.ks.loading:
             db.delete(key)
-            client.propagate_as = [[b"DEL", key]]
             notify(client, GENERIC, b"del", key)
-        else:
-            db.set_expire(key, when)
-            db.modified(key)
-            client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
-            notify(client, GENERIC, b"expire", key)
-    elif flags & _PERSIST and db.persist(key):
+            return Rewritten(value, [[b"DEL", key]])
+        db.set_expire(key, when)
         db.modified(key)
-        client.propagate_as = [[b"PERSIST", key]]
+        notify(client, GENERIC, b"expire", key)
+        return Rewritten(value, [[b"PEXPIREAT", key, b"%d" % when]])
+    if flags & _PERSIST and db.persist(key):
+        db.modified(key)
         notify(client, GENERIC, b"persist", key)
+        return Rewritten(value, [[b"PERSIST", key]])
     return value
 
 
@@ -265,7 +259,6 @@ def msetnx(client, argv):
     db = client.db
     for i in range(1, argc, 2):
         if db.lookup_write(argv[i]) is not None:
-            client.propagate_as = []
             return 0
     for i in range(1, argc, 2):
         db.store(argv[i], argv[i + 1])
@@ -277,7 +270,6 @@ def msetnx(client, argv):
 
 def _check_length(client, size: int, extra: int) -> None:
     if size + extra > client.node.config["proto-max-bulk-len"]:
-        client.propagate_as = []
         raise ReplyError(TOO_BIG)
 
 
@@ -365,7 +357,6 @@ def setrange(client, argv):
     key, patch = argv[1], argv[3]
     old = _string(db.lookup_write(key))
     if not patch:
-        client.propagate_as = []
         return 0 if old is None else len(old)
     _check_length(client, offset, len(patch))
     if old is None:
@@ -457,7 +448,6 @@ def incrbyfloat(client, argv):
     old = _string(db.lookup_write(key))
     current = longdouble.parse(old) if old is not None else longdouble.ZERO
     delta = longdouble.parse(argv[2])
-    client.propagate_as = []
     if current is None or delta is None:
         raise ReplyError(NOT_FLOAT)
     total = longdouble.add(current, delta)
@@ -466,12 +456,4 @@ def incrbyfloat(client, argv):
     new = longdouble.format_human(total)
     db.store(key, new, True)
     notify(client, STRING, b"incrbyfloat", key)
-    client.propagate_as = [[b"SET", key, new, b"KEEPTTL"]]
-    return new
-
-
-# LCS lives in its own module; importing it here registers it with the string commands.
-from cluster.commands import lcs as _lcs  # noqa: E402,F401
-from cluster.commands import strings_docs  # noqa: E402
-
-strings_docs.install()
+    return Rewritten(new, [[b"SET", key, new, b"KEEPTTL"]])

@@ -1,9 +1,11 @@
 """COMMAND DOCS argument descriptions of the string commands (as Redis 7.0.15 reports them).
 
 redis-cli builds its command-line hints from these, so they mirror the real server's.
+Importing this module sets them.
 """
 from __future__ import annotations
 
+from cluster.commands import lcs, strings  # noqa: F401  (the commands described here)
 from cluster.execution.table import TABLE
 
 ARGUMENTS: dict[str, tuple[dict, ...]] = {
@@ -130,3 +132,6 @@ ARGUMENTS: dict[str, tuple[dict, ...]] = {
 def install() -> None:
     for name, arguments in ARGUMENTS.items():
         TABLE[name].arguments = arguments
+
+
+install()

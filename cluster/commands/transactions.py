@@ -72,7 +72,7 @@ def exec_(client, argv):
             replies.append(reply)
     finally:
         propagator.end_transaction()
-        client.woff = client.node.master_repl_offset      # the MULTI/EXEC block (WAIT)
+        client.woff = client.node.repl.master_repl_offset      # the MULTI/EXEC block (WAIT)
         _discard(client)
     return replies
 

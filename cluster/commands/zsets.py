@@ -13,6 +13,7 @@ from cluster.commands.objects import ENCODINGS
 from cluster.commands.zset_args import NAN_SCORE, parse_score
 from cluster.keyspace.databases import TYPE_NAMES, WRONGTYPE
 from cluster.keyspace.notify import GENERIC, ZSET, elements_removed, notify
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import NULL_ARRAY, ReplyError, format_double
 from cluster.keyspace.scanindex import ScanIndex
 from cluster.keyspace.snapshot import COPIERS
@@ -272,9 +273,8 @@ def pop_from(client, keys, from_max: bool, count: int | None, nested: bool):
         popped.append((score, member))
     elements_removed(client, ZSET, b"zpopmax" if from_max else b"zpopmin", key, zs)
     if nested:
-        client.propagate_as = [[b"ZPOPMAX" if from_max else b"ZPOPMIN", key,
-                                b"%d" % len(popped)]]
-        return [key, [[m, s] for s, m in popped]]
+        return Rewritten([key, [[m, s] for s, m in popped]],
+                         [[b"ZPOPMAX" if from_max else b"ZPOPMIN", key, b"%d" % len(popped)]])
     if count is None:
         return pairs_reply(client, popped, nested=False)
     return pairs_reply(client, popped)

@@ -6,10 +6,12 @@ Redis 7.0 does; a served blocked client the same (cluster.execution.blocking).
 from __future__ import annotations
 
 from cluster.execution import blocking
+from cluster.commands import server_client  # noqa: F401  (the CLIENT container UNBLOCK joins)
 from cluster.commands.args import string2ll
 from cluster.commands.lists_move import mpop_specs, numkeys_getkeys, parse_mpop
 from cluster.commands.zsets import zset_of
 from cluster.keyspace.notify import ZSET, elements_removed
+from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import NULL_ARRAY, ReplyError
 from cluster.execution.table import command, subcommand
 from cluster.keyspace.zset import ZSet
@@ -32,8 +34,7 @@ def _bzpop(client, argv, from_max: bool):
         zs = zset_of(db.lookup_write(key))
         if zs is not None:
             member, score = _pop(client, key, zs, from_max, 1)[0]
-            client.propagate_as = [[name, key]]
-            return [key, member, score]
+            return Rewritten([key, member, score], [[name, key]])
     if client.in_multi:
         return NULL_ARRAY
 
@@ -81,8 +82,8 @@ def bzmpop(client, argv):
         zs = zset_of(db.lookup_write(key))
         if zs is not None:
             popped = _pop(client, key, zs, from_max, count)
-            client.propagate_as = [[name, key, b"%d" % len(popped)]]
-            return [key, [[m, s] for m, s in popped]]
+            return Rewritten([key, [[m, s] for m, s in popped]],
+                             [[name, key, b"%d" % len(popped)]])
     if client.in_multi:
         return NULL_ARRAY
 

@@ -5,6 +5,7 @@ known directives in place, append the rest after a signature).
 """
 from __future__ import annotations
 
+import glob
 import os
 
 from cluster.config.directives import Directive
@@ -77,7 +78,6 @@ class ConfigFile:
 
     def include(self, path: str) -> None:
         """`include` (globs allowed; a glob matching nothing is skipped, as Redis does)."""
-        import glob
         if any(c in path for c in "*?["):
             for one in sorted(glob.glob(path)):
                 self.load_text(read_config_file(one))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+from cluster.base.glob import stringmatch
 from cluster.config import special
 from cluster.config.directives import Directive, directive_table
 from cluster.config.file import ConfigFile, ConfigFileError, ConfigOpenError
@@ -112,10 +113,6 @@ class Config(ConfigFile):
                                  f"'dir') - {exc.strerror}") from None
 
     # -- getting ------------------------------------------------------------------
-    def get_matching(self, pattern: str) -> dict[str, str]:
-        """CONFIG GET: every name (aliases included) matching the glob, with its value."""
-        return self.get_many([pattern])
-
     def get_many(self, patterns: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for pattern in patterns:
@@ -125,7 +122,6 @@ class Config(ConfigFile):
                 if d is not None and pattern not in out:
                     out[pattern] = d.format(self.values[d.name])   # the name as typed
                 continue
-            from cluster.base.glob import stringmatch   # Redis's matcher, case-insensitive
             raw = pattern.encode("utf-8", "surrogateescape")
             for name, d in self._by_name.items():
                 if name not in out and not d.hidden and stringmatch(raw, name.encode(),

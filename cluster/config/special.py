@@ -89,7 +89,7 @@ OBUF_DEFAULT = {"normal": (0, 0, 0), "slave": (268435456, 67108864, 60),
                 "pubsub": (33554432, 8388608, 60)}
 
 
-def _obuf_dict(value: str) -> dict[str, tuple[int, int, int]]:
+def obuf_dict(value: str) -> dict[str, tuple[int, int, int]]:
     words = value.split()
     return {words[i]: (int(words[i + 1]), int(words[i + 2]), int(words[i + 3]))
             for i in range(0, len(words), 4)}
@@ -108,7 +108,7 @@ class ObufParser:
     def __call__(self, args: list[str]) -> str:
         if len(args) % 4:
             raise ConfigError("Wrong number of arguments in buffer limit configuration.")
-        limits = _obuf_dict(self.current)
+        limits = obuf_dict(self.current)
         for j in range(0, len(args), 4):
             cls = args[j].lower()
             cls = "slave" if cls == "replica" else cls
@@ -126,7 +126,7 @@ class ObufParser:
 
 def rewrite_obuf(value: str) -> list[tuple[str, bool]]:
     lines = []
-    for cls, (hard, soft, secs) in _obuf_dict(value).items():
+    for cls, (hard, soft, secs) in obuf_dict(value).items():
         name = "replica" if cls == "slave" else cls
         lines.append((f"client-output-buffer-limit {name} {format_memory(hard)} "
                       f"{format_memory(soft)} {secs}", (hard, soft, secs) != OBUF_DEFAULT[cls]))

@@ -15,11 +15,11 @@ encoding follows Redis's rules with the default thresholds (512 entries, 64 byte
 """
 from __future__ import annotations
 
-from cluster.commands.hashes import Hash
-from cluster.commands.sets import Set, members_in_order
-from cluster.encoding.dump import (LOADERS, SAVERS, Corrupt, Reader, encode_len, encode_string,
-                          listpack, listpack_entry, parse_listpack, parse_ziplist)
 from cluster.base.numbers import string2ll
+from cluster.encoding.dump import (LOADERS, SAVERS, Corrupt, Reader, encode_len, encode_string,
+                                   listpack, listpack_entry, parse_listpack, parse_ziplist)
+from cluster.keyspace.hash import Hash
+from cluster.keyspace.set import Set, members_in_order
 
 TYPE_SET = 2
 TYPE_HASH = 4

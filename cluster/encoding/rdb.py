@@ -1,4 +1,5 @@
-"""RDB snapshots (version 10, as Redis 7.0 writes them): the full-sync payload, later persistence.
+"""RDB snapshots (version 10, as Redis 7.0 writes them): the full-sync payload, the dump file
+(cluster.persistence.rdb_file) and the AOF's RDB preamble.
 
     "REDIS0010"
     AUX (0xFA) name value ...                    redis-ver, redis-bits, ctime, used-mem,
@@ -9,10 +10,11 @@
 
 Values use `cluster.encoding.dump`'s object encodings (its SAVERS / LOADERS tables), so every type
 DUMP/RESTORE knows is also snapshotted. The reader accepts what Redis 7.0.15 writes for the
-types we have (strings incl. LZF and integer encodings, lists as quicklist/listpack/ziplist),
-skips IDLE/FREQ/module-less FUNCTION-free metadata, honours EXPIRETIME (seconds) too, and
-refuses anything else with an `RdbError` naming what it met. Strings of more than 20 bytes
-are LZF-compressed on write unless `compress` is False (rdbcompression no).
+types we have (every encoding registered in LOADERS: strings incl. LZF and integer encodings,
+lists as quicklist/listpack/ziplist, hashes, sets, sorted sets), skips IDLE/FREQ/module-less
+FUNCTION-free metadata, honours EXPIRETIME (seconds) too, and refuses anything else with an
+`RdbError` naming what it met. Strings of more than 20 bytes are LZF-compressed on write
+unless `compress` is False (rdbcompression no).
 """
 from __future__ import annotations
 

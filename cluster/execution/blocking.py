@@ -2,11 +2,11 @@
 
 A blocking handler that finds nothing to pop calls `block(...)`: a `Waiter` is queued, in
 arrival order, on each of its keys in `Database.blocking` (a `Waiting` dict), and the
-handler returns a `dispatch.Block` whose `ready` is the waiter. `Database.store` signals a
+handler returns a `Block` (cluster.resp.outcomes) whose `ready` is the waiter. `Database.store` signals a
 waited-on key when it is created (Redis 7.0 signals from dbAdd only); `dispatch.execute`
 calls `serve_ready()` after every top-level command (so a push inside MULTI/EXEC is served
 once, after EXEC, and a push from the primary's stream too). Serving runs the waiter's
-`serve(waiter, key)` (the pop for that client, which sets what to propagate) in the order
+`serve(waiter, key)` (the pop for that client, which calls `propagate`) in the order
 the clients blocked; a waiter whose value type does not match stays blocked (7.0). The
 connection task (`cluster.server.edge`) awaits `Waiter.wait`: the served reply, the timeout
 reply, CLIENT UNBLOCK, or in cluster mode a redirect when a key's slot leaves this node
@@ -21,7 +21,11 @@ from fractions import Fraction
 
 import trio
 
+from slots import keyslot
+
 from cluster.base import longdouble
+from cluster.execution import routing
+from cluster.resp.outcomes import Block
 from cluster.resp.reply import ReplyError
 
 READY: list = []          # (db, key) created while clients wait on them
@@ -117,7 +121,7 @@ class Waiter(Blocked):
         try:
             async with trio.open_nursery() as nursery:
                 if client.fd >= 0:
-                    nursery.start_soon(_watch_hangup, client)
+                    nursery.start_soon(watch_hangup, client)
                 await self._park(node, deadline)
                 nursery.cancel_scope.cancel()
         finally:
@@ -145,7 +149,7 @@ class Waiter(Blocked):
                     self.finish(ReplyError(redirect))
 
 
-async def _watch_hangup(client) -> None:
+async def watch_hangup(client) -> None:
     """Redis keeps reading a blocked client's socket, so a client that hangs up while
     blocked is freed at once: peek at the socket and kill the client on end of file
     (pipelined bytes stay for the connection to read after the wait)."""
@@ -174,14 +178,9 @@ WAITERS: dict = {}
 
 def block(client, keys, kind, serve, timeout_ms: int | None, timeout_reply):
     """Queue `client` on `keys`; the handler returns what this returns."""
-    from cluster.resp.outcomes import Block
     waiter = Waiter(client, keys, kind, serve, timeout_reply)
     waiter.register()
     return Block(timeout_ms, timeout_reply, waiter)
-
-
-def waiter_of(client) -> Waiter | None:
-    return WAITERS.get(client.node, {}).get(client.id)
 
 
 def serve_ready() -> None:
@@ -218,9 +217,9 @@ def propagate(waiter, argv: list) -> None:
     its own blocked clients propagates nothing: its stream is its primary's)."""
     client = waiter.client
     node = client.node
-    if node.repl_link is None:
+    if node.repl.link is None:
         node.propagator.feed(waiter.db.id, argv)
-        client.woff = node.master_repl_offset
+        client.woff = node.repl.master_repl_offset
 
 
 def unblock(node, client_id: int, error: bool) -> bool:
@@ -242,7 +241,7 @@ def parse_timeout(raw: bytes, now_ms: int = 0) -> int | None:
     if isinstance(value, float):        # +-inf
         ms = -LLONG_MAX - 1
     else:
-        product = longdouble._round(Fraction(value) * 1000)     # ftval *= 1000.0
+        product = longdouble.round_ld(Fraction(value) * 1000)     # ftval *= 1000.0
         ms = -LLONG_MAX - 1 if product is None else math.ceil(product)
         if not -LLONG_MAX - 1 <= ms <= LLONG_MAX:
             ms = -LLONG_MAX - 1
@@ -257,8 +256,6 @@ def redirect_for(waiter) -> str | None:
     """clusterRedirectBlockedClientIfNeeded (7.0): the cluster is down -> CLUSTERDOWN; a
     key whose slot another node serves (and is not importing here) -> MOVED, or the
     unbound variant when nobody serves it."""
-    from cluster.execution import routing
-    from slots import keyslot
     node = waiter.client.node
     state = node.cluster.state
     if not state.state_ok:
@@ -270,5 +267,5 @@ def redirect_for(waiter) -> str | None:
         if owner != me and slot not in state.importing:
             if owner is None:
                 return routing.UNBOUND
-            return routing._redirect(waiter.client, "MOVED", slot, state.nodes.get(owner))
+            return routing.redirect(waiter.client, "MOVED", slot, state.nodes.get(owner))
     return None

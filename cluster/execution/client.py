@@ -5,12 +5,15 @@ from typing import Callable
 
 
 class Client:
+    """One connection's state. Every field is declared here with why it exists; the
+    subsystems named in the comments own what they write."""
+
     __slots__ = (
         "id", "node", "addr", "laddr", "fd", "name", "db", "resp", "authenticated", "user",
         "created_ms", "last_interaction_ms", "last_cmd", "lib_name", "lib_ver",
         "in_multi", "multi_queue", "multi_error", "dirty_cas", "watched",
         "no_evict", "no_touch", "readonly", "asking", "close_after_reply", "close_reason",
-        "killer", "propagate_as", "blocked", "parser", "flags_extra", "is_master_link",
+        "killer", "blocked", "parser", "flags_extra", "is_master_link",
         "net_in", "net_out", "commands",
         "is_replica", "repl_conf", "replica_link", "handover", "woff",
         "channels", "patterns", "shard_channels", "pushes", "push_bytes", "push_soft_since",
@@ -18,58 +21,58 @@ class Client:
     )
 
     def __init__(self, node, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
-        self.id = client_id
-        self.node = node
-        self.addr = addr
-        self.laddr = laddr
-        self.fd = fd
-        self.name = b""
-        self.db = node.keyspace[0]
-        self.resp = 2
-        self.authenticated = not node.requirepass
-        self.user = "default"
-        self.created_ms = node.keyspace.now_ms
-        self.last_interaction_ms = self.created_ms
-        self.last_cmd = "NULL"
-        self.lib_name = b""
-        self.lib_ver = b""
-        self.in_multi = False
-        self.multi_queue: list[tuple] = []
-        self.multi_error = False
-        self.dirty_cas = False
-        self.watched: list[tuple] = []        # (db, key)
-        self.no_evict = False
-        self.no_touch = False
-        self.readonly = False
-        self.asking = False
-        self.close_after_reply = False
-        self.close_reason = ""
-        self.killer: Callable[[], None] | None = None   # set by the I/O edge
-        self.propagate_as: list | None = None            # handler's rewrite of argv
-        self.blocked = False
-        self.parser = None
-        self.flags_extra = ""
-        self.is_master_link = False
-        self.net_in = 0
-        self.net_out = 0
-        self.commands = 0
-        # Replication, primary side (cluster.replication.primary): REPLCONF values, the link once
-        # PSYNC attached this client as a replica, and the coroutine the connection hands
-        # its socket to after PSYNC/SYNC.
-        self.is_replica = False
-        self.repl_conf: dict | None = None
-        self.replica_link = None
-        self.handover = None
-        self.woff = 0         # master_repl_offset after this client's last write (WAIT)
-        # Pub/Sub (cluster.execution.pubsub): subscriptions, and output queued outside a reply;
-        # `wake` (set by the I/O edge while the connection is parked) makes it flush.
-        self.channels: dict = {}
-        self.patterns: dict = {}
-        self.shard_channels: dict = {}
-        self.pushes: list[bytes] = []
-        self.push_bytes = 0
-        self.push_soft_since = 0
-        self.wake: Callable[[], None] | None = None
+        # -- identity (CLIENT LIST / INFO / KILL) ------------------------------------------
+        self.id = client_id              # CLIENT ID: unique, increasing
+        self.node = node                 # the node serving this connection
+        self.addr = addr                 # peer ip:port
+        self.laddr = laddr               # local ip:port
+        self.fd = fd                     # the socket's file descriptor (CLIENT LIST fd=)
+        self.name = b""                  # CLIENT SETNAME
+        self.lib_name = b""              # CLIENT SETINFO LIB-NAME
+        self.lib_ver = b""               # CLIENT SETINFO LIB-VER
+        self.user = "default"            # the ACL user (always default)
+        self.created_ms = node.keyspace.now_ms          # age=
+        self.last_interaction_ms = self.created_ms      # idle=, the timeout directive
+        self.last_cmd = "NULL"           # cmd= of the last command run
+        self.net_in = 0                  # tot-net-in
+        self.net_out = 0                 # tot-net-out
+        self.commands = 0                # tot-cmds
+        # -- protocol and session --------------------------------------------------------
+        self.db = node.keyspace[0]       # SELECTed database
+        self.resp = 2                    # HELLO's protocol version
+        self.authenticated = not node.requirepass     # AUTH done (the auth gate)
+        self.parser = None               # the request parser (the I/O edge's)
+        self.flags_extra = ""            # "pubsub" while subscribed (the Pub/Sub gate)
+        self.no_evict = False            # CLIENT NO-EVICT
+        self.no_touch = False            # CLIENT NO-TOUCH: reads leave the LRU alone
+        self.readonly = False            # READONLY: reads served by a cluster replica
+        self.asking = False              # ASKING: the next command may use an importing slot
+        # -- transactions (cluster.commands.transactions, the MULTI gate) -------------------
+        self.in_multi = False            # between MULTI and EXEC/DISCARD (and during EXEC)
+        self.multi_queue: list[tuple] = []   # queued (command, argv)
+        self.multi_error = False         # a command was refused while queueing: EXECABORT
+        self.dirty_cas = False           # a WATCHed key changed: EXEC fails
+        self.watched: list[tuple] = []   # (db, key) WATCHed
+        # -- the connection's life (the I/O edge) -------------------------------------------
+        self.close_after_reply = False   # QUIT, CLIENT KILL, limits: close once flushed
+        self.close_reason = ""           # what the log says when closing
+        self.killer: Callable[[], None] | None = None   # closes the connection now
+        self.blocked = False             # waiting in BLPOP/WAIT/...: no idle timeout
+        # -- replication ------------------------------------------------------------------
+        self.is_master_link = False      # this is our primary's link: never refused/routed
+        self.is_replica = False          # a replica (REPLCONF / PSYNC seen)
+        self.repl_conf: dict | None = None   # REPLCONF values (listening-port, capa...)
+        self.replica_link = None         # the primary side's link once PSYNC attached us
+        self.handover = None             # coroutine the connection hands its socket to
+        self.woff = 0                    # master_repl_offset after our last write (WAIT)
+        # -- Pub/Sub (cluster.execution.pubsub) -------------------------------------------
+        self.channels: dict = {}         # SUBSCRIBEd channels
+        self.patterns: dict = {}         # PSUBSCRIBEd patterns
+        self.shard_channels: dict = {}   # SSUBSCRIBEd shard channels
+        self.pushes: list[bytes] = []    # messages queued outside a reply
+        self.push_bytes = 0              # their size (client-output-buffer-limit pubsub)
+        self.push_soft_since = 0         # when the soft limit was first passed
+        self.wake: Callable[[], None] | None = None   # makes a parked connection flush
 
     def unwatch_all(self) -> None:
         for db, key in self.watched:

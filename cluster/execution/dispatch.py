@@ -1,8 +1,16 @@
-"""A command's way through the node: lookup, arity, auth, MULTI queueing, call, stats.
+"""A command's way through the node: lookup and arity, the gates, the call, its accounting.
 
 `execute(client, argv)` is what the connection calls for every parsed request; it returns
 the reply value (or a `Block` / `Await` telling the connection to wait). Nothing here
-does I/O.
+does I/O, and nothing here knows the subsystems that may refuse a command: the node hands
+over its ordered gates (`node.gates.active`, cluster.execution.gates), run in Redis's
+processCommand order between the arity check and the call:
+
+    lookup, arity -> auth, routing, min-replicas, replica, Pub/Sub context, loading,
+    busy script, pause, MULTI queueing, MIGRATE in flight -> call -> serve blocked clients
+
+`call` runs the handler and accounts for it: stats, slow log, and the one propagation of
+a write that changed the dataset (the request, or the commands of a `Rewritten` reply).
 """
 from __future__ import annotations
 
@@ -10,41 +18,13 @@ import time
 import traceback
 
 from cluster.execution import blocking
-from cluster.execution import inflight
-from cluster.persistence import loading
-from cluster.execution import pause
-from cluster.replication import primary as repl_primary
-from cluster.replication.replica import refuse_for as replica_refusal
-from cluster.resp.outcomes import Await
-from cluster.resp.reply import QUEUED, ReplyError
-from cluster.execution.routing import refuse, route
-from cluster.execution.table import TABLE, Command
+from cluster.execution.refusal import reject
+from cluster.execution.table import (UNKNOWN, UNKNOWN_SUBCOMMAND, Command, lookup,
+                                     resolve)
+from cluster.resp.outcomes import Rewritten
+from cluster.resp.reply import ReplyError
 
 _perf_ns = time.perf_counter_ns
-MULTI_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
-BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
-        "NOSAVE.")
-# What a RESP2 client in subscribed mode may run (processCommand's pubsub context).
-PUBSUB_ALLOWED = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
-                            "psubscribe", "punsubscribe", "quit", "reset"))
-
-# Raw command name (any case seen so far) -> Command: skips decode+lower on the hot path.
-_BY_RAW: dict[bytes, Command] = {}
-
-
-def _resolve(argv: list[bytes]) -> Command | None:
-    raw = argv[0]
-    cmd = _BY_RAW.get(raw)
-    if cmd is None:
-        try:
-            cmd = TABLE.get(raw.decode("utf-8", "surrogateescape").lower())
-        except Exception:
-            return None
-        if cmd is None:
-            return None
-        if len(_BY_RAW) < 4096:
-            _BY_RAW[raw] = cmd
-    return cmd
 
 
 def _c_string(raw: bytes) -> bytes:
@@ -67,85 +47,30 @@ def unknown_command_error(argv: list[bytes]) -> str:
 
 def execute(client, argv: list[bytes]):
     """Run one request for `client` and return its reply value."""
-    cmd = _BY_RAW.get(argv[0])
-    if cmd is None:
-        cmd = _resolve(argv)
-        if cmd is None:
-            return reject(client, None, unknown_command_error(argv))
-    argc = len(argv)
-    if cmd.subcommands:
-        if argc >= 2:
-            sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower())
-            if sub is None:
-                return reject(client, None,
-                              "ERR unknown subcommand '%s'. Try %s HELP." % (
-                                  argv[1].decode("utf-8", "replace")[:128], cmd.name.upper()))
-            cmd = sub
-    arity = cmd.arity
-    if (arity > 0 and argc != arity) or argc < -arity:
-        return reject(client, cmd, f"ERR wrong number of arguments for '{cmd.name}' command")
-    if not client.authenticated and not cmd.no_auth:
-        return reject(client, cmd, "NOAUTH Authentication required.")
-    node = client.node
-    if node.cluster is not None and not client.is_master_link:
-        refused = route(client, cmd, argv)      # MOVED / ASK / CROSSSLOT / ... (routing.py)
+    cmd = resolve(argv)
+    if cmd.__class__ is int:
+        return reject_unresolved(client, argv, cmd)
+    for gate in client.node.gates.active:
+        refused = gate(client, cmd, argv)
         if refused is not None:
-            return refuse(client, cmd, refused)
-    if node.repl_link is not None and not client.is_master_link:
-        refused = replica_refusal(client, cmd)         # READONLY / MASTERDOWN
-        if refused is not None:
-            return reject(client, cmd, refused)
-    if (node.config.values["min-replicas-to-write"] and not client.is_master_link
-            and (cmd.is_write or (cmd.name == "exec" and client.in_multi and any(
-                c.is_write for c, _ in client.multi_queue)))
-            and repl_primary.too_few_good_replicas(node)):
-        return reject(client, cmd, "NOREPLICAS Not enough good replicas to write.")
-    if pause.ACTIVE:
-        postponed = pause.postpone(client, cmd, argv)     # CLIENT PAUSE / manual failover
-        if postponed is not None:
-            return postponed
-    if client.flags_extra == "pubsub" and client.resp == 2 and cmd.name not in PUBSUB_ALLOWED:
-        return reject(client, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
-                      "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-                      % cmd.name)
-    if getattr(node, "loading", None) is not None:
-        refused = loading.refusal(client, cmd)       # -LOADING (cluster.persistence.loading)
-        if refused is not None:
-            return reject(client, cmd, refused)
-    if node.script_busy is not None and "allow_busy" not in cmd.flags:
-        return reject(client, cmd, BUSY)         # a script runs past busy-reply-threshold
-    if client.in_multi and cmd.name not in MULTI_CONTROL:
-        if cmd.no_multi:
-            return reject(client, cmd, "ERR Command not allowed inside a transaction")
-        client.multi_queue.append((cmd, argv))
-        return QUEUED
-    if inflight.ACTIVE:
-        held_by = inflight.blocker(client, cmd, argv)     # a key of a MIGRATE in flight
-        if held_by is not None:
-            return Await(inflight.wait_then_execute(client, argv, held_by))
+            if refused.__class__ is str:
+                return reject(client, cmd, refused)
+            return refused
     reply = call(client, cmd, argv)
     if blocking.READY:
         blocking.serve_ready()              # clients blocked on keys this command created
     return reply
 
 
-def reject(client, cmd: Command | None, message: str) -> ReplyError:
-    """A command refused before running (counts as rejected; aborts an open MULTI)."""
-    node = client.node
-    if client.in_multi:
-        client.multi_error = True
-    if cmd is not None and cmd.name == "exec":
-        # A refused EXEC discards the transaction and says why (execCommandAbort).
-        client.reset_multi()
-        client.unwatch_all()
-        message = "EXECABORT Transaction discarded because of: " + (
-            message[4:] if message.startswith("ERR ") else message)
-    node.stats.count_error(message)
-    if cmd is not None:
-        node.stats.command(cmd.name).rejected += 1
-    if client.asking and not client.in_multi and (cmd is None or cmd.name != "asking"):
-        client.asking = False       # resetClient: ASKING lasts one command, rejected too
-    return ReplyError(message)
+def reject_unresolved(client, argv: list[bytes], why: int) -> ReplyError:
+    """The errors of lookupCommand and the arity check, worded as Redis 7.0.15."""
+    if why == UNKNOWN:
+        return reject(client, None, unknown_command_error(argv))
+    cmd = lookup(argv)
+    if why == UNKNOWN_SUBCOMMAND:
+        return reject(client, None, "ERR unknown subcommand '%s'. Try %s HELP." % (
+            argv[1].decode("utf-8", "replace")[:128], cmd.name.upper()))
+    return reject(client, cmd, f"ERR wrong number of arguments for '{cmd.name}' command")
 
 
 def call(client, cmd: Command, argv: list[bytes]):
@@ -154,11 +79,13 @@ def call(client, cmd: Command, argv: list[bytes]):
     ks = node.keyspace
     dirty = ks.dirty
     is_write = cmd.is_write
-    if is_write:
-        client.propagate_as = None
+    rewrite = None
     start = _perf_ns()
     try:
         reply = cmd.handler(client, argv)
+        if reply.__class__ is Rewritten:       # propagate these commands instead
+            rewrite = reply.commands
+            reply = reply.reply
     except ReplyError as err:
         reply = err
     except Exception:
@@ -178,12 +105,11 @@ def call(client, cmd: Command, argv: list[bytes]):
         cs.failed += 1
         stats.count_error(reply.message)
     if is_write and ks.dirty != dirty:
-        rewrite = client.propagate_as
         if rewrite is None:
             node.propagator.feed(client.db.id, argv)
         else:
             node.propagator.feed_all(client.db.id, rewrite)
-        client.woff = node.master_repl_offset     # WAIT waits for this client's last write
+        client.woff = node.repl.master_repl_offset     # WAIT waits for this client's last write
     client.last_cmd = name
     if client.asking and name != "asking" and not client.in_multi:
         client.asking = False

@@ -13,14 +13,15 @@ Commands that touch keys without naming them (FLUSHALL, FLUSHDB, SWAPDB) are not
 back: they act on the source only and leave the outcome of the migration as if it had
 completed first.
 
-`ACTIVE` counts migrations in flight in this process: the dispatcher's only cost while
-nothing migrates is reading that one module global.
+While a migration is in flight its node's "migrate" gate is on (`inflight_gate`, the last
+gate before the call); a held-back command runs again through `node.execute`. Nothing is
+paid per command while nothing migrates.
 """
 from __future__ import annotations
 
 import trio
 
-ACTIVE = 0
+from cluster.resp.outcomes import Await
 
 
 class Migration:
@@ -37,24 +38,26 @@ class Migration:
 def hold(node, keys: list[bytes]) -> Migration:
     """Hold `keys` (all present, none held by another migration: the dispatcher made
     any command naming a held key wait) until `release`."""
-    global ACTIVE
     migration = Migration(node, keys)
     held = node.inflight_keys
     for key in keys:
         held.setdefault(key, migration)
-    ACTIVE += 1
+    node.migrations += 1
+    node.gates.turn("migrate", True)
     return migration
 
 
 def release(migration: Migration) -> None:
-    global ACTIVE
     if migration.done.is_set():
         return
-    held = migration.node.inflight_keys
+    node = migration.node
+    held = node.inflight_keys
     for key in migration.keys:
         if held.get(key) is migration:
             del held[key]
-    ACTIVE -= 1
+    node.migrations -= 1
+    if not node.migrations:
+        node.gates.turn("migrate", False)
     migration.done.set()
 
 
@@ -83,7 +86,16 @@ def wait_then_execute(client, argv: list[bytes], migration: Migration):
     """The coroutine function a held-back command's connection awaits."""
     async def again():
         await migration.done.wait()
-        from cluster.execution.dispatch import execute
-        client.node.set_time()
-        return execute(client, argv)
+        node = client.node
+        node.set_time()
+        return node.execute(client, argv)
     return again
+
+
+def inflight_gate(client, cmd, argv: list[bytes]):
+    """A command naming a key of a MIGRATE in flight (EXEC: any queued command's key)
+    waits for the migration to end, then runs again from the top (routing included)."""
+    held_by = blocker(client, cmd, argv)
+    if held_by is None:
+        return None
+    return Await(wait_then_execute(client, argv, held_by))

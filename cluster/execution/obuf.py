@@ -7,7 +7,7 @@ object (a replica link or a subscriber).
 """
 from __future__ import annotations
 
-from cluster.config.special import _obuf_dict
+from cluster.config.special import obuf_dict
 
 
 class Limits:
@@ -26,7 +26,7 @@ class Limits:
         text = self.config["client-output-buffer-limit"]
         if text is not self._text:
             self._text = text
-            self._value = _obuf_dict(text).get(self.cls, (0, 0, 0))
+            self._value = obuf_dict(text).get(self.cls, (0, 0, 0))
         return self._value
 
 

@@ -4,7 +4,7 @@ write pause during a manual failover (the bus's PauseWrites / UnpauseWrites effe
 As Redis 7.0, each purpose ("client" for the command, "failover" for the bus) keeps its
 own pause: its kind only grows (WRITE -> ALL) and its end only moves later while it lasts;
 the node is paused by the most restrictive live purpose. A paused command is postponed
-before MULTI queueing (`dispatch.execute` calls `postpone`): with ALL every command of a
+before MULTI queueing (`pause_gate`, on while a pause is set): with ALL every command of a
 normal client waits, with WRITE the commands that may replicate (write commands, EVAL-like
 `may_replicate` ones, EXEC of a transaction holding one). The master link and replica
 connections are never paused. When a pause ends (timeout, CLIENT UNPAUSE, UnpauseWrites)
@@ -12,8 +12,9 @@ the postponed commands run again from the top, in the order they were postponed;
 still paused go back to the queue. While writes are paused the node does no active expiry
 (node.cron checks `writes_paused`), so a paused primary's offset does not move.
 
-`ACTIVE` counts nodes of this process with a pause set: the dispatcher's only cost while
-nothing is paused is reading that module global.
+The node's `pauses` (a `Pauses`) turns the dispatcher's "pause" gate on while a purpose is
+set, so nothing is paid per command while nothing is paused. Postponed commands run again
+through `node.execute`, the dispatcher the node was built with.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from collections import deque
 
 import trio
 
-ACTIVE = 0
+from cluster.resp.outcomes import Await
+
 WRITE, ALL = 1, 2
 MAX_END = (1 << 63) - 1
 
@@ -40,7 +42,7 @@ class _Ticket:
 
 class Pauses:
     def __init__(self, node):
-        self.node = node
+        self.node = node                # its gates, clock, keyspace and execute
         self.purposes: dict[str, tuple[int, int]] = {}    # purpose -> (kind, end ms)
         self.queue: deque[_Ticket] = deque()
         self.changed = trio.Event()
@@ -50,7 +52,7 @@ class Pauses:
         kind = 0
         for purpose, (one, end) in list(self.purposes.items()):
             if end <= now:
-                self._remove(purpose)
+                self.remove(purpose)
             elif one > kind:
                 kind = one
         return kind
@@ -58,21 +60,19 @@ class Pauses:
     def next_end(self) -> int | None:
         return min((end for _, end in self.purposes.values()), default=None)
 
-    def _remove(self, purpose: str) -> None:
-        global ACTIVE
+    def remove(self, purpose: str) -> None:
         if self.purposes.pop(purpose, None) is not None:
             if not self.purposes:
-                ACTIVE -= 1
+                self.node.gates.turn("pause", False)
                 self.node.keyspace.hold_expired = None
-            self._wake()
+            self.wake()
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
         self.changed.set()
         self.changed = trio.Event()
 
     def drain(self) -> None:
         """Run the postponed commands no longer paused, oldest first."""
-        from cluster.execution.dispatch import execute
         node = self.node
         queue, self.queue = self.queue, deque()
         for ticket in queue:
@@ -84,44 +84,34 @@ class Pauses:
                 self.queue.append(ticket)
                 continue
             ticket.done = True
-            ticket.reply = execute(ticket.client, ticket.argv)
-
-
-def _get(node) -> Pauses:
-    pauses = getattr(node, "pauses", None)
-    if pauses is None:
-        pauses = node.pauses = Pauses(node)
-    return pauses
+            ticket.reply = node.execute(ticket.client, ticket.argv)
 
 
 def pause(node, purpose: str, kind: int, end_ms: int) -> None:
     """pauseClients: `purpose` pauses `kind` (WRITE/ALL) until end_ms (unix ms)."""
-    global ACTIVE
-    pauses = _get(node)
+    pauses = node.pauses
     if end_ms <= node.now_ms:
         return
     old = pauses.purposes.get(purpose)
     if old is None:
         if not pauses.purposes:
-            ACTIVE += 1
+            node.gates.turn("pause", True)
         pauses.purposes[purpose] = (kind, min(end_ms, MAX_END))
         # Due keys read while writes are paused are expired logically, not deleted (no
         # DEL may move the offset a manual failover waits for), as Redis 7.0.
         node.keyspace.hold_expired = lambda: writes_paused(node)
     else:
         pauses.purposes[purpose] = (max(old[0], kind), max(old[1], min(end_ms, MAX_END)))
-    pauses._wake()
+    pauses.wake()
 
 
 def unpause(node, purpose: str) -> None:
-    pauses = getattr(node, "pauses", None)
-    if pauses is not None:
-        pauses._remove(purpose)
+    node.pauses.remove(purpose)
 
 
 def writes_paused(node) -> bool:
-    pauses = getattr(node, "pauses", None)
-    return bool(ACTIVE and pauses is not None and pauses.kind(node.now_ms))
+    pauses = node.pauses
+    return bool(pauses.purposes and pauses.kind(node.now_ms))
 
 
 def may_replicate(cmd, client) -> bool:
@@ -132,11 +122,13 @@ def may_replicate(cmd, client) -> bool:
     return False
 
 
-def postpone(client, cmd, argv):
-    """dispatch's hook: None, or the Await a paused command's connection waits on."""
+def pause_gate(client, cmd, argv):
+    """blockPostponeClient: while paused, a command of a normal client (ALL) or one that
+    may replicate (WRITE) waits for the pause to end, then runs again from the top; the
+    master link and replicas are never paused. None, or the Await the connection waits on."""
     node = client.node
-    pauses = getattr(node, "pauses", None)
-    if pauses is None or client.is_master_link or client.replica_link is not None:
+    pauses = node.pauses
+    if client.is_master_link or client.replica_link is not None:
         return None
     kind = pauses.kind(node.now_ms)
     if not kind:
@@ -144,7 +136,6 @@ def postpone(client, cmd, argv):
     writes = may_replicate(cmd, client)
     if kind == WRITE and not writes:
         return None
-    from cluster.resp.outcomes import Await
     ticket = _Ticket(client, argv, writes)
     client.last_cmd = cmd.name            # CLIENT LIST cmd= (Redis sets lastcmd first)
     pauses.queue.append(ticket)

@@ -14,7 +14,7 @@ dropped, so memory stays bounded (Redis's closeClientOnOutputBufferLimitReached)
 """
 from __future__ import annotations
 
-from binascii import crc_hqx
+from slots import keyslot
 
 from cluster.keyspace import notify
 from cluster.execution import obuf
@@ -26,15 +26,6 @@ _KINDS = {  # kind -> (client attribute, registry attribute, subscribe word, uns
     "pattern": ("patterns", "patterns", b"psubscribe", b"punsubscribe"),
     "shard": ("shard_channels", "shard_channels", b"ssubscribe", b"sunsubscribe"),
 }
-
-
-def keyslot(channel: bytes) -> int:
-    start = channel.find(b"{")
-    if start != -1:
-        end = channel.find(b"}", start + 1)
-        if end > start + 1:
-            channel = channel[start + 1:end]
-    return crc_hqx(channel, 0) & 16383
 
 
 def subscription_count(client, kind: str) -> int:

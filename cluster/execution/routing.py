@@ -1,9 +1,10 @@
 """Slot routing: Redis 7.0.15's getNodeByQuery + clusterRedirectClient, without I/O.
 
-`cluster.execution.dispatch.execute` calls `route(client, cmd, argv)` for every command once the
-command is known, its arity checked and the client authenticated, when the node runs in
-cluster mode and the client is not our primary's replication link. `route` returns None
-(serve here) or the error text; `refuse` sends that text the way processCommand does.
+`routing_gate` is one of the dispatcher's gates (node.py orders them): it runs for every
+command once the command is known, its arity checked and the client authenticated, while
+the node has a cluster bus, for everyone but our primary's replication link. `route`
+returns None (serve here) or the error text; `refuse` sends that text the way
+processCommand does.
 
 The rules, in Redis's order (facts 1.3):
  1. every key of the command (of every queued command for EXEC) gives a slot; the first
@@ -25,14 +26,17 @@ The rules, in Redis's order (facts 1.3):
     served here;
  9. n is not myself -> MOVED, else served here.
 
-Not applicable yet (noted for later issues): sharded pub/sub (SSUBSCRIBE/SUNSUBSCRIBE/
-SPUBLISH skip the key counting and obey cluster-allow-pubsubshard-when-down), EVAL/FCALL
-flags declared by scripts (getCommandFlags), clients blocked on keys of a slot this node
-loses (clusterRedirectBlockedClientIfNeeded: unblocked with MOVED / CLUSTERDOWN).
+Not done: sharded pub/sub commands go through the key rules above (Redis skips the key
+counting for SSUBSCRIBE/SUNSUBSCRIBE/SPUBLISH and applies
+cluster-allow-pubsubshard-when-down), and a script's shebang flags do not change the
+command flags routing reads (getCommandFlags). Clients blocked on keys of a slot this node
+loses are redirected by cluster.execution.blocking (`redirect_for`).
 """
 from __future__ import annotations
 
-from binascii import crc_hqx
+from slots import keyslot
+
+from cluster.execution.refusal import reject
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 TRYAGAIN = "TRYAGAIN Multiple keys request during rehashing of slot"
@@ -51,15 +55,8 @@ def route(client, cmd, argv: list[bytes]) -> str | None:
                 return _route_exec(client, cmd)
             return None                               # keyless: served anywhere
         if cmd.last_key == first and len(argv) > first:
-            # The common single-key case: one slot computation (slots.keyslot inlined),
-            # no allocation.
-            key = argv[first]
-            start = key.find(b"{")
-            if start != -1:
-                end = key.find(b"}", start + 1)
-                if end > start + 1:
-                    key = key[start + 1:end]
-            slot = crc_hqx(key, 0) & 16383
+            # The common single-key case: one slot computation, no allocation.
+            slot = keyslot(argv[first])
             state = client.node.cluster.state
             owner = state.slot_owner[slot]
             if (owner is not None and owner == state.myself.id and state.state_ok
@@ -84,10 +81,6 @@ def _decide(client, cmd, requests, state) -> str | None:
     missing = existing = 0
     db = client.node.keyspace[0]
     me = state.myself
-    crc = crc_hqx
-    # When the first key has a hash tag, its text up to the closing brace: a later key
-    # starting with the same text has the same tag, hence the same slot (no CRC needed).
-    tag_prefix = None
     for one_cmd, one_argv in requests:
         try:
             positions = one_cmd.key_positions(one_argv)
@@ -96,28 +89,15 @@ def _decide(client, cmd, requests, state) -> str | None:
         for pos in positions:
             key = one_argv[pos]
             if first_key is not None:
-                if tag_prefix is None or not key.startswith(tag_prefix):
-                    hashed = key                          # slots.keyslot, inlined
-                    start = key.find(b"{")
-                    if start != -1:
-                        end = key.find(b"}", start + 1)
-                        if end > start + 1:
-                            hashed = key[start + 1:end]
-                    if crc(hashed, 0) & 16383 != slot:
-                        return CROSSSLOT
+                if keyslot(key) != slot:
+                    return CROSSSLOT
                 if not open_slot:
                     continue
                 if key != first_key:
                     multiple_keys = True
             else:
-                first_key = hashed = key
-                start = key.find(b"{")
-                if start != -1:
-                    end = key.find(b"}", start + 1)
-                    if end > start + 1:
-                        hashed = key[start + 1:end]
-                        tag_prefix = key[:end + 1]
-                slot = crc(hashed, 0) & 16383
+                first_key = key
+                slot = keyslot(key)
                 owner_id = state.slot_owner[slot]
                 if owner_id is None:
                     return UNBOUND
@@ -145,7 +125,7 @@ def _decide(client, cmd, requests, state) -> str | None:
     if migrating and missing:
         if existing:
             return TRYAGAIN
-        return _redirect(client, "ASK", slot, state.nodes.get(state.migrating[slot]))
+        return redirect(client, "ASK", slot, state.nodes.get(state.migrating[slot]))
     if importing and (client.asking or "asking" in cmd.flags):
         if multiple_keys and missing:
             return TRYAGAIN
@@ -154,7 +134,7 @@ def _decide(client, cmd, requests, state) -> str | None:
             and me.primary_id == owner_id):
         return None
     if owner_id != me.id:
-        return _redirect(client, "MOVED", slot, state.nodes.get(owner_id))
+        return redirect(client, "MOVED", slot, state.nodes.get(owner_id))
     return None
 
 
@@ -174,7 +154,7 @@ def _writes(cmd, requests) -> bool:
     return cmd.name == "exec" and any(c.is_write for c, _ in requests)
 
 
-def _redirect(client, kind: str, slot: int, node) -> str:
+def redirect(client, kind: str, slot: int, node) -> str:
     """-MOVED / -ASK <slot> <endpoint>:<port> (getPreferredEndpoint)."""
     endpoint_type = client.node.config["cluster-preferred-endpoint-type"]
     if node is None:            # cannot happen with a consistent state; answer as Redis would
@@ -192,10 +172,21 @@ def refuse(client, cmd, message: str):
     """The rejection processCommand sends for a routing error: it counts as a rejected
     call and in errorstats, and flags an open MULTI (EXECABORT at EXEC); for EXEC itself
     the transaction is discarded first and the redirect is sent as is (no EXECABORT)."""
-    from cluster.execution.dispatch import reject
     if cmd.name == "exec":
         client.reset_multi()
         client.unwatch_all()
         client.node.stats.command(cmd.name).rejected += 1
         return reject(client, None, message)
     return reject(client, cmd, message)
+
+
+def routing_gate(client, cmd, argv: list[bytes]):
+    """processCommand's cluster redirection: in cluster mode, a command from anyone but
+    our primary's replication link is served here only if getNodeByQuery says so; else it
+    is refused with the redirect or error (`refuse`). On while the node has a cluster bus."""
+    if client.is_master_link:
+        return None
+    refused = route(client, cmd, argv)
+    if refused is None:
+        return None
+    return refuse(client, cmd, refused)

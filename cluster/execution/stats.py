@@ -23,6 +23,14 @@ class Stats:
         self.net_input_bytes = 0
         self.net_output_bytes = 0
         self.error_replies = 0
+        # PSYNC / SYNC answered by the primary side (cluster.commands.psync): full syncs,
+        # accepted and refused partial resyncs.
+        self.sync_full = 0
+        self.sync_partial_ok = 0
+        self.sync_partial_err = 0
+        self.peak_memory = 0           # used_memory_peak: the most RSS seen by INFO
+        self.evicted_keys = 0          # maxmemory evictions (none: no eviction policy yet)
+        self.total_forks = 0           # we never fork (snapshots are views, not children)
         self.errors: dict[str, int] = {}
         self.commands: dict[str, CommandStats] = {}
         self._ops_samples: deque = deque(maxlen=STATS_METRIC_SAMPLES)

@@ -151,15 +151,51 @@ def subcommand(parent: str, name: str, arity: int, flags: str = "",
     return register
 
 
+# Why `resolve` found no command to run.
+UNKNOWN, UNKNOWN_SUBCOMMAND, WRONG_ARITY = 0, 1, 2
+
+# Raw command name (any case seen so far) -> Command: skips decode+lower on the hot path.
+_BY_RAW: dict[bytes, Command] = {}
+
+
+def _top(raw: bytes) -> Command | None:
+    cmd = _BY_RAW.get(raw)
+    if cmd is None:
+        try:
+            cmd = TABLE.get(raw.decode("utf-8", "surrogateescape").lower())
+        except Exception:
+            return None
+        if cmd is not None and len(_BY_RAW) < 4096:
+            _BY_RAW[raw] = cmd
+    return cmd
+
+
 def lookup(argv: list[bytes]) -> Command | None:
-    """The command (or subcommand) argv names; None if unknown. No arity check."""
-    try:
-        name = argv[0].decode("utf-8", "surrogateescape").lower()
-    except Exception:
-        return None
-    cmd = TABLE.get(name)
+    """The command (or subcommand) argv names; None if unknown. No arity check; a
+    container with an unknown subcommand is the container itself."""
+    cmd = _top(argv[0])
     if cmd is not None and cmd.subcommands and len(argv) > 1:
         sub = cmd.subcommands.get(argv[1].decode("utf-8", "surrogateescape").lower())
         if sub is not None:
             return sub
+    return cmd
+
+
+def resolve(argv: list[bytes]) -> Command | int:
+    """lookupCommand and the arity check, as processCommand (and a script's redis.call)
+    do them: the command or subcommand to run, or why there is none (UNKNOWN,
+    UNKNOWN_SUBCOMMAND, WRONG_ARITY; `lookup` then names the command for the message)."""
+    cmd = _BY_RAW.get(argv[0])
+    if cmd is None:
+        cmd = _top(argv[0])
+        if cmd is None:
+            return UNKNOWN
+    argc = len(argv)
+    if cmd.subcommands and argc >= 2:
+        cmd = cmd.subcommands.get(argv[1].decode("utf-8", "surrogateescape").lower())
+        if cmd is None:
+            return UNKNOWN_SUBCOMMAND
+    arity = cmd.arity
+    if (arity > 0 and argc != arity) or argc < -arity:
+        return WRONG_ARITY
     return cmd

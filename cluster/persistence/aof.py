@@ -10,12 +10,16 @@ with no reply: expiry, the replication stream on a replica).
 A rewrite (BGREWRITEAOF, auto-aof-rewrite-*, CONFIG SET appendonly yes) opens a NEW incr
 file first (written to the manifest at once, so a crash meanwhile loses nothing), takes a
 `cluster.keyspace.snapshot` view and writes it as the next base (`.base.rdb` with
-aof-use-rdb-preamble yes, else `.base.aof` of commands) from a trio task, chunk by chunk;
-then the manifest is swapped atomically and the old base / incr files are deleted.
+aof-use-rdb-preamble yes, else `.base.aof` of commands: cluster.persistence.aof_base) from
+a trio task, chunk by chunk (cluster.persistence.aof_rewrite); then the manifest is swapped
+atomically and the old base / incr files are deleted.
 
-Start-up: `load(node)` (called by cluster.persistence.loading when appendonly is yes) loads base +
-incr files in manifest order (cluster.persistence.aof_load), then opens the last incr file for
-appending, creating the base / incr / manifest when missing.
+Start-up: `load_steps(node)` (driven by cluster.persistence.loading when appendonly is yes)
+loads base + incr files in manifest order (cluster.persistence.aof_load), then opens the
+last incr file for appending, creating the base / incr / manifest when missing.
+
+The node's AOF state (the live / offline Aof, the rewrite counters) is node.persist
+(cluster.persistence.state).
 """
 from __future__ import annotations
 
@@ -23,15 +27,12 @@ import os
 import threading
 import time
 
-from cluster.persistence import aof_load
 from cluster.keyspace import snapshot
-from cluster.persistence.aof_manifest import Manifest
-from cluster.encoding.dump import dump
 from cluster.replication.propagate import encode_command
-from cluster.persistence.aof_load import AofLoadError, drive, load_files  # noqa: F401 (re-exported)
-from cluster.encoding.rdb import default_aux, rdb_chunks
-
-ITEMS_PER_CMD = 64          # AOF_REWRITE_ITEMS_PER_CMD
+from cluster.persistence import aof_load
+from cluster.persistence.aof_base import base_chunks
+from cluster.persistence.aof_manifest import Manifest
+from cluster.persistence.aof_rewrite import Rewrite
 
 
 def _dir(node) -> str:
@@ -43,16 +44,16 @@ def load(node) -> bool:
     """appendonly yes at start: load the AOF named by the manifest into the (empty)
     keyspace, then open the incr file for appending (creating the base / incr / manifest
     when missing, as Redis). True when an AOF was loaded, False when there was none;
-    AofLoadError (Redis's words) when it is corrupt."""
-    return drive(load_steps(node))
+    aof_load.AofLoadError (Redis's words) when it is corrupt."""
+    return aof_load.drive(load_steps(node))
 
 
 def load_steps(node):
-    """`load` as a generator that yields every few thousand keys or commands: cluster.persistence.loading
-    drives it and clients get -LOADING in between. Its return value is load's."""
-    install(node)
+    """`load` as a generator that yields every few thousand keys or commands:
+    cluster.persistence.loading drives it and clients get -LOADING in between. Its return
+    value is load's."""
     loaded = yield from aof_load.load_steps(node)
-    if getattr(node, "aof", None) is None:
+    if node.persist.aof is None:
         Aof(node).open_on_start()
     return loaded
 
@@ -61,34 +62,21 @@ def load_steps(node):
 class Aof:
     def __init__(self, node):
         self.node = node
-        self.dir = _dir(node)
-        self.manifest = Manifest(node.config["appendfilename"])
-        self.buf = bytearray()
-        self.fd = -1
-        self.incr_name = ""
+        self.dir = _dir(node)            # appenddirname, fixed while this Aof lives
+        self.manifest = Manifest(node.config["appendfilename"])   # the files, in load order
+        self.buf = bytearray()           # fed, not yet written (server.aof_buf)
+        self.fd = -1                     # the open incr file, -1 before / after
         self.waiting_rewrite = False     # turned on at runtime: no manifest until the base
         self.offline = False             # appendonly no: BGREWRITEAOF writes a base only
-        self.current_size = 0
-        self.base_size = 0
-        self.unsynced = False
-        self.pending_fsync = 0
-        self.delayed_fsync = 0
-        self.last_write_ok = True
+        self.current_size = 0            # INFO aof_current_size: every file, bytes
+        self.base_size = 0               # INFO aof_base_size: auto-rewrite's growth origin
+        self.unsynced = False            # written since the last fsync (everysec's thread)
+        self.pending_fsync = 0           # INFO aof_pending_bio_fsync: 1 while it fsyncs
+        self.delayed_fsync = 0           # INFO aof_delayed_fsync: never delayed here
+        self.last_write_ok = True        # INFO aof_last_write_status; logs a failure once
         self.rewrite = None              # the Rewrite in progress
-        self.rewrite_scheduled = False
-        if getattr(node, "aof_stats", None) is None:     # node-wide, across on / off
-            node.aof_stats = {"rewrites": 0, "failures": 0, "status": "ok", "sec": -1}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _stat(key):
-        return property(lambda self: self.node.aof_stats[key],
-                        lambda self, v: self.node.aof_stats.__setitem__(key, v))
-    rewrites = _stat("rewrites")
-    failures = _stat("failures")
-    last_rewrite_status = _stat("status")
-    last_rewrite_sec = _stat("sec")
-    del _stat
+        self.rewrite_scheduled = False   # a rewrite waits for the BGSAVE to end (cron)
+        self._stop = threading.Event()   # set by close: the fsync thread ends
 
     # -- sink / flushing ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -134,13 +122,13 @@ class Aof:
     def _open_incr(self, name: str) -> None:
         fd = os.open(os.path.join(self.dir, name),
                      os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        old, self.fd, self.incr_name = self.fd, fd, name
+        old, self.fd = self.fd, fd
         if old >= 0:
             os.fsync(old)
             os.close(old)
-        self.node.propagator._db = None       # the new file starts with a SELECT
-        link = self.node.repl_link
-        if link is not None and getattr(link, "client", None) is not None:
+        self.node.propagator.reselect()       # the new file starts with a SELECT
+        link = self.node.repl.link
+        if link is not None and link.client is not None:
             # a replica appends its primary's stream verbatim: select its current db here
             self.buf += encode_command([b"SELECT", b"%d" % link.client.db.id])
 
@@ -162,10 +150,8 @@ class Aof:
         node = self.node
         if self.feed not in node.propagator.sinks:
             node.propagator.sinks.append(self.feed)
-        node.aof = self
-        self._thread = threading.Thread(target=self._fsync_loop, name="aof-fsync",
-                                        daemon=True)
-        self._thread.start()
+        node.persist.aof = self
+        threading.Thread(target=self._fsync_loop, name="aof-fsync", daemon=True).start()
 
     def open_on_start(self) -> None:
         """appendonly yes at start: open the last incr file, creating what is missing."""
@@ -214,13 +200,12 @@ class Aof:
         sinks = self.node.propagator.sinks
         if self.feed in sinks:
             sinks.remove(self.feed)
-        if getattr(self.node, "aof", None) is self:
-            self.node.aof = None
+        if self.node.persist.aof is self:
+            self.node.persist.aof = None
 
     # -- rewriting ---------------------------------------------------------------------
     def start_rewrite(self) -> None:
         """Begin a rewrite (the caller checked none runs)."""
-        from cluster.persistence.aof_rewrite import Rewrite
         node = self.node
         self.rewrite_scheduled = False
         self.flush()
@@ -264,18 +249,20 @@ class Aof:
         self.waiting_rewrite = False
         self._sizes()
         self.current_size += len(self.buf)
-        self.rewrites += 1
-        self.failures = 0
-        self.last_rewrite_status = "ok"
-        if self.offline and getattr(node, "aof_offline", None) is self:
-            node.aof_offline = None
+        st = node.persist
+        st.aof_rewrites += 1
+        st.aof_rewrite_failures = 0
+        st.aof_last_rewrite_status = "ok"
+        if self.offline and st.aof_offline is self:
+            st.aof_offline = None
         node.log.notice("Background AOF rewrite finished successfully")
 
     def rewrite_failed(self, why: str) -> None:
-        if self.offline and getattr(self.node, "aof_offline", None) is self:
-            self.node.aof_offline = None
-        self.failures += 1
-        self.last_rewrite_status = "err"
+        st = self.node.persist
+        if self.offline and st.aof_offline is self:
+            st.aof_offline = None
+        st.aof_rewrite_failures += 1
+        st.aof_last_rewrite_status = "err"
         self.node.log.warning(f"Background AOF rewrite failed: {why}")
 
     def cron(self) -> None:
@@ -284,7 +271,7 @@ class Aof:
         if self.rewrite is not None:
             return
         if self.rewrite_scheduled or self.waiting_rewrite:
-            if not getattr(node, "bgsave_in_progress", False):
+            if node.persist.bgsave_in_progress is None:
                 self.start_rewrite()
             return
         pct = node.config["auto-aof-rewrite-percentage"]
@@ -304,63 +291,16 @@ class Aof:
                 ("aof_delayed_fsync", self.delayed_fsync)]
 
 
-def base_chunks(node, view, rdb: bool):
-    """The new base file's bytes, chunk by chunk: an RDB (aof-base 1) or commands."""
-    if rdb:
-        aux = default_aux(node)
-        aux[b"aof-base"] = b"1"
-        try:
-            fill = int(node.config["list-max-listpack-size"])
-        except (KeyError, ValueError, TypeError):
-            fill = -2
-        yield from rdb_chunks(view, aux, fill, compress=node.config["rdbcompression"])
-        return
-    yield from command_chunks(view)
-
-
-def command_chunks(view, chunk_size: int = 64 * 1024):
-    out: list[bytes] = []
-    size = 0
-    for db_id, data, expires in view:
-        if not data:
-            continue
-        out.append(encode_command([b"SELECT", b"%d" % db_id]))
-        for key, value in data.items():
-            if value.__class__ is bytes:
-                out.append(encode_command([b"SET", key, value]))
-            elif value.__class__.__name__ == "deque":
-                items = list(value)
-                for i in range(0, len(items), ITEMS_PER_CMD):
-                    out.append(encode_command([b"RPUSH", key, *items[i:i + ITEMS_PER_CMD]]))
-            else:
-                out.append(encode_command([b"RESTORE", key, b"0", dump(value)]))
-            when = expires.get(key)
-            if when is not None:
-                out.append(encode_command([b"PEXPIREAT", key, b"%d" % when]))
-            size += 1
-            if size >= 512:
-                yield b"".join(out)
-                out, size = [], 0
-    if out:
-        yield b"".join(out)
-
-
 # -- turning it on / off, start-up -------------------------------------------------------
-def install(node) -> None:
-    """Follow CONFIG SET appendonly / appendfsync (called once per node)."""
-    if getattr(node, "_aof_installed", False):
-        return
-    node._aof_installed = True
-    if not hasattr(node, "aof"):
-        node.aof = None
-
-    def changed(name, value):
-        if name == "appendonly":
-            if value and node.aof is None:
-                enable(node)
-            elif not value and node.aof is not None:
-                node.aof.close()
-    node.config.listeners.append(changed)
+def set_appendonly(node, on: bool) -> None:
+    """CONFIG SET appendonly yes|no (node.py's config listener): yes starts the AOF with a
+    rewrite (Redis's startAppendOnly), no flushes, fsyncs and closes it (stopAppendOnly);
+    setting the current value does nothing. appendfsync is read live by the Aof."""
+    aof = node.persist.aof
+    if on and aof is None:
+        enable(node)
+    elif not on and aof is not None:
+        aof.close()
 
 
 def enable(node) -> None:
@@ -370,7 +310,7 @@ def enable(node) -> None:
     aof.manifest = Manifest.read(aof.dir, aof.manifest.filename) or aof.manifest
     aof.waiting_rewrite = True
     aof.attach()
-    if getattr(node, "bgsave_in_progress", False):
+    if node.persist.bgsave_in_progress is not None:
         aof.rewrite_scheduled = True
     else:
         aof.start_rewrite()
@@ -378,7 +318,7 @@ def enable(node) -> None:
 
 def rewriter(node):
     """The Aof a rewrite runs on now (live or offline), or None."""
-    for aof in (getattr(node, "aof", None), getattr(node, "aof_offline", None)):
+    for aof in (node.persist.aof, node.persist.aof_offline):
         if aof is not None and aof.rewrite is not None:
             return aof
     return None
@@ -388,18 +328,19 @@ def bgrewriteaof(node) -> str:
     """BGREWRITEAOF: 'started', 'scheduled' or 'busy'."""
     if rewriter(node) is not None:
         return "busy"
-    aof = getattr(node, "aof", None)
+    st = node.persist
+    aof = st.aof
     if aof is None:
         aof = Aof(node)
         aof.offline = True
         os.makedirs(aof.dir, exist_ok=True)
         aof.manifest = Manifest.read(aof.dir, aof.manifest.filename) or aof.manifest
-        if getattr(node, "bgsave_in_progress", False):
+        if st.bgsave_in_progress is not None:
             return "scheduled"       # (offline: retried by the next BGREWRITEAOF only)
-        node.aof_offline = aof
+        st.aof_offline = aof
         aof.start_rewrite()
         return "started"
-    if getattr(node, "bgsave_in_progress", False):
+    if st.bgsave_in_progress is not None:
         aof.rewrite_scheduled = True
         return "scheduled"
     aof.start_rewrite()
@@ -407,33 +348,32 @@ def bgrewriteaof(node) -> str:
 
 
 def info_fields(node) -> dict[str, object]:
-    """INFO persistence's aof_* values (the tail ones only while appendonly is on)."""
-    aof = getattr(node, "aof", None)
+    """INFO persistence's aof_* values shown whether appendonly is on or not (Aof.info
+    adds the tail ones while it is on)."""
+    st = node.persist
+    aof = st.aof
     busy = rewriter(node)
-    st = getattr(node, "aof_stats", None) or {"rewrites": 0, "failures": 0,
-                                               "status": "ok", "sec": -1}
-    out: dict[str, object] = {
+    return {
         "aof_rewrite_in_progress": int(busy is not None),
         "aof_rewrite_scheduled": int(bool(aof and aof.rewrite_scheduled)),
-        "aof_last_rewrite_time_sec": st["sec"],
+        "aof_last_rewrite_time_sec": st.aof_last_rewrite_time_sec,
         "aof_current_rewrite_time_sec": (int(time.monotonic() - busy.rewrite.started)
                                          if busy else -1),
-        "aof_last_bgrewrite_status": st["status"],
-        "aof_rewrites": st["rewrites"],
-        "aof_rewrites_consecutive_failures": st["failures"],
+        "aof_last_bgrewrite_status": st.aof_last_rewrite_status,
+        "aof_rewrites": st.aof_rewrites,
+        "aof_rewrites_consecutive_failures": st.aof_rewrite_failures,
         "aof_last_write_status": "ok" if (aof is None or aof.last_write_ok) else "err",
     }
-    return out
 
 
 def restart(node) -> None:
     """The dataset was replaced (a replica's full sync): a new base from it, as Redis's
     restartAOFAfterSYNC; a rewrite of the old data in progress is dropped."""
-    aof = getattr(node, "aof", None)
+    aof = node.persist.aof
     if aof is None:
         return
     if aof.rewrite is not None:
         aof.rewrite.abort()
         aof.rewrite = None
-        node.aof_rewrite_in_progress = False
+        node.persist.aof_rewrite_in_progress = False
     aof.start_rewrite()

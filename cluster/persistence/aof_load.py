@@ -1,6 +1,7 @@
-"""Reading AOF files at start-up (base + incr files in manifest order): the RESP commands of an incr (or `.base.aof`) file, executed through
-the command handlers with a fake client (no propagation, no replies, no stats), as
-Redis's loadSingleAppendOnlyFile does.
+"""Reading AOF files at start-up (base + incr files in manifest order): the RESP commands
+of an incr (or `.base.aof`) file, executed through the command handlers with a fake
+client (no propagation, no replies, no stats), as Redis's loadSingleAppendOnlyFile does;
+an RDB base (`.base.rdb`) is put in place as a dump is (cluster.persistence.rdb_file).
 
 A file ending in the middle of a command is "truncated" (`Truncated`, carrying the offset
 of the last complete command, or of the MULTI of an unfinished transaction); any other
@@ -100,12 +101,6 @@ def fake_client(node) -> Client:
 STEP = 1024        # commands between two yields of command_steps (the loop serves -LOADING)
 
 
-def run_commands(node, buf: bytes, pos: int = 0, client: Client | None = None) -> int:
-    """Execute the commands of `buf`; returns the number executed. A transaction runs
-    only once its EXEC is read (an unfinished one at the end counts as truncation)."""
-    return drive(command_steps(node, buf, pos, client))
-
-
 def drive(steps):
     """Run a loading generator to its end at once; its return value."""
     while True:
@@ -116,8 +111,10 @@ def drive(steps):
 
 
 def command_steps(node, buf: bytes, pos: int = 0, client: Client | None = None):
-    """run_commands as a generator yielding every STEP commands (its return value is the
-    count), so the start-up load lets the loop answer -LOADING in between."""
+    """Execute the commands of `buf`, yielding every STEP commands so the start-up load
+    lets the loop answer -LOADING in between; its return value is the number executed.
+    A transaction runs only once its EXEC is read (an unfinished one at the end counts
+    as truncation)."""
     client = client or fake_client(node)
     count = 0
     multi_start = -1
@@ -161,14 +158,10 @@ def _run(client, cmd, argv) -> None:
 
 
 # -- loading the files named by the manifest -------------------------------------------
-def load_files(node) -> bool:
-    """Load base + incr files in manifest order (the propagation sinks are off)."""
-    return drive(load_steps(node))
-
-
 def load_steps(node):
-    """load_files as a generator (cluster.persistence.loading drives it, serving -LOADING between
-    steps); its return value says whether an AOF was loaded."""
+    """Load base + incr files in manifest order (the propagation sinks are off), as a
+    generator: cluster.persistence.loading drives it, serving -LOADING between steps; its
+    return value says whether an AOF was loaded."""
     log = node.log
     dirpath = node.config["appenddirname"]     # relative to `dir` (the cwd)
     filename = node.config["appendfilename"]

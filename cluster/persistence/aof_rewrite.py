@@ -1,5 +1,6 @@
-"""One AOF rewrite: a `cluster.keyspace.snapshot` view written as the next base file, chunk by chunk
-from a trio system task (the node keeps serving), or in one go outside trio (tests).
+"""One AOF rewrite: a `cluster.keyspace.snapshot` view written as the next base file
+(cluster.persistence.aof_base), chunk by chunk from a trio system task (the node keeps
+serving), or in one go outside trio (tests).
 
 The temp file is `temp-rewriteaof-bg-<pid>-<n>.aof` in `dir`; it is fsynced, then handed to
 `Aof.rewrite_done`, which renames it into the AOF directory and swaps the manifest.
@@ -13,12 +14,16 @@ import time
 import trio
 
 from cluster.keyspace import snapshot
+from cluster.persistence.aof_base import base_chunks
 
 _SEQ = itertools.count(1)      # distinct temp names when an aborted rewrite still runs
 
 
 class Rewrite:
-    def __init__(self, aof, new_incr: tuple[str, int]):
+    """`aof` (a cluster.persistence.aof.Aof) gets `rewrite_done` / `rewrite_failed` at the
+    end; `new_incr` is the incr file opened for it (None: an offline, base-only rewrite)."""
+
+    def __init__(self, aof, new_incr: tuple[str, int] | None):
         self.aof = aof
         self.new_incr = new_incr
         self.view = snapshot.take(aof.node.keyspace)
@@ -28,7 +33,7 @@ class Rewrite:
         self.rdb = bool(aof.node.config["aof-use-rdb-preamble"])
 
     def start(self) -> None:
-        self.aof.node.aof_rewrite_in_progress = True
+        self.aof.node.persist.aof_rewrite_in_progress = True
         self.aof.node.log.notice(
             f"Background append only file rewriting started by pid {os.getpid()}")
         try:
@@ -42,7 +47,6 @@ class Rewrite:
         self.aborted = True
 
     def _chunks(self):
-        from cluster.persistence.aof import base_chunks
         return base_chunks(self.aof.node, self.view, self.rdb)
 
     def run_sync(self) -> None:
@@ -83,7 +87,7 @@ class Rewrite:
         aof = self.aof
         if aof.rewrite is self:
             aof.rewrite = None
-            aof.node.aof_rewrite_in_progress = False
+            aof.node.persist.aof_rewrite_in_progress = False
         if not self.aborted:
             aof.rewrite_failed(str(err) or err.__class__.__name__)
 
@@ -92,7 +96,7 @@ class Rewrite:
         aof = self.aof
         if aof.rewrite is self:
             aof.rewrite = None
-            aof.node.aof_rewrite_in_progress = False
+            aof.node.persist.aof_rewrite_in_progress = False
         if self.aborted:
             try:
                 os.unlink(self.tmp)
@@ -100,5 +104,5 @@ class Rewrite:
                 pass
             return
         aof.node.log.notice("Background AOF rewrite terminated with success")
-        aof.last_rewrite_sec = int(time.monotonic() - self.started)
+        aof.node.persist.aof_last_rewrite_time_sec = int(time.monotonic() - self.started)
         aof.rewrite_done(self.tmp, self.new_incr)

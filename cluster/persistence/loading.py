@@ -1,17 +1,18 @@
 """The start-up load and the -LOADING state.
 
 `start_up(node, then)` is the task the server edge starts once its listeners are up:
-it loads the dataset - the AOF when `appendonly yes` and `cluster.persistence.aof` is there
-(it decides whether its files exist), else the RDB (`dbfilename`) - while clients get
+it loads the dataset - the AOF when `appendonly yes` (cluster.persistence.aof, which
+starts empty when there are no AOF files), else the RDB (`dbfilename`) - while clients get
 `-LOADING Redis is loading the dataset in memory` for every command without the
-`loading` flag (the dump is parsed in a worker thread, then its keys are put in place
-in batches of persist_rdb.LOAD_BATCH with the loop answering -LOADING in between; the AOF
-is replayed in steps the same way); then it runs the RDB runner (BGSAVE jobs, the save schedule) and `then`
-(the replication link, which must see the replid/offset the dump restored). A file that
-cannot be loaded is fatal, as in Redis: the reason is logged in Redis's words and the
-process exits with status 1 - never with half a file loaded.
+`loading` flag (`loading_gate`; the dump is parsed in a worker thread, then its keys are
+put in place in batches of persist_rdb.LOAD_BATCH with the loop answering -LOADING in
+between; the AOF is replayed in steps the same way); then it runs the RDB runner (BGSAVE
+jobs, the save schedule) and `then` (the replication link, which must see the
+replid/offset the dump restored). A file that cannot be loaded is fatal, as in Redis: the
+reason is logged in Redis's words and the process exits with status 1 - never with half
+a file loaded.
 
-Internal clients (fd -1: the AOF replay's fake client, unit tests) are never refused.
+node.persist.loading is the Progress while loading, None otherwise.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import time
 
 import trio
 
+from cluster.persistence import aof as persist_aof
 from cluster.persistence import rdb_file as persist_rdb
 from cluster.persistence.rdb_file import LoadError
 
@@ -30,7 +32,7 @@ LOADING = "LOADING Redis is loading the dataset in memory"
 class Progress:
     """What INFO persistence shows while loading (loading_* fields)."""
 
-    def __init__(self, node, total_bytes: int):
+    def __init__(self, total_bytes: int):
         self.start_s = int(time.time())
         self.start = time.monotonic()
         self.total_bytes = total_bytes
@@ -52,9 +54,12 @@ class Progress:
                 ("loading_eta_seconds", eta)]
 
 
-def refusal(client, cmd) -> str | None:
-    """The -LOADING error for a command a client may not run while loading."""
-    if getattr(client.node, "loading", None) is None or "loading" in cmd.flags:
+def loading_gate(client, cmd, argv) -> str | None:
+    """Redis's processCommand rule: while the dataset is being loaded (server.loading), a
+    command without the `loading` flag is refused with -LOADING; commands flagged
+    `loading` (INFO, CONFIG, SHUTDOWN, ...) run. Internal clients (fd -1: the AOF
+    replay's fake client, unit tests) are never refused. None: the command may run."""
+    if client.node.persist.loading is None or "loading" in cmd.flags:
         return None
     if client.fd == -1:
         return None
@@ -62,31 +67,24 @@ def refusal(client, cmd) -> str | None:
 
 
 def begin(node, total_bytes: int) -> Progress:
-    node.loading = Progress(node, total_bytes)
+    node.persist.loading = progress = Progress(total_bytes)
     node.keyspace.loading = True
-    return node.loading
+    node.gates.turn("loading", True)    # -LOADING from now on
+    return progress
 
 
 def end(node) -> None:
-    node.loading = None
+    node.persist.loading = None
     node.keyspace.loading = False
-
-
-def _aof_module():
-    try:
-        from cluster.persistence import aof as persist_aof
-    except ImportError:
-        return None
-    return persist_aof if hasattr(persist_aof, "load_steps") else None
+    node.gates.turn("loading", False)
 
 
 async def load_at_start(node) -> None:
     """AOF first if enabled, else the RDB; LoadError when the file is bad."""
-    aof = _aof_module() if node.config["appendonly"] else None
-    if aof is not None:
+    if node.config["appendonly"]:
         begin(node, 0)
         try:
-            steps = aof.load_steps(node)
+            steps = persist_aof.load_steps(node)
             while True:         # keys / commands in steps: -LOADING meanwhile
                 try:
                     next(steps)

@@ -9,7 +9,7 @@ directory. SAVE writes the same bytes synchronously (it blocks, as Redis's SAVE)
 
 The aux fields follow Redis 7.0's rdbPopulateSaveInfo: a primary with a backlog or a
 replica that knows its primary's history stores repl-stream-db / repl-id / repl-offset;
-loading them on a node that will be a replica restores node.replid / master_repl_offset,
+loading them on a node that will be a replica restores node.repl.replid / master_repl_offset,
 so its ReplicaLink asks for a partial resync (replicationCacheMasterUsingMyself); a
 primary rebases on them (replid2 / second_repl_offset, a backlog from there holding the
 DELs of keys that expired while it was down), so its replicas continue partially.
@@ -18,9 +18,8 @@ DELs of keys that expired while it was down), so its replicas continue partially
 does (`cluster.base.lzf`: the C liblzf of `python-lzf`, same bytes as redis-server's);
 `rdbchecksum no` writes a zero checksum and skips the check on load, as Redis.
 
-Node attributes read by INFO persistence (cluster.commands.info_sections): dirty_at_last_save,
-bgsave_in_progress (the running BgSave), last_bgsave_status, rdb_last_bgsave_time_sec,
-rdb_saves, rdb_last_load_keys_loaded / _expired; node.last_save_s is LASTSAVE.
+The save state (the running BgSave, the runner's jobs, rdb_saves, last_save_s, ...) is
+node.persist (cluster.persistence.state); INFO persistence and LASTSAVE read it there.
 """
 from __future__ import annotations
 
@@ -31,6 +30,8 @@ import trio
 
 from cluster.encoding.rdb import RdbError, default_aux, read_rdb, rdb_chunks
 from cluster.keyspace.snapshot import take
+from cluster.replication import primary as repl_primary
+from cluster.replication.propagate import encode_command
 
 BGSAVE_RETRY_DELAY = 5          # CONFIG_BGSAVE_RETRY_DELAY: after a failed BGSAVE
 WRITE_BATCH = 1 << 20           # bytes handed to the worker thread at once
@@ -47,30 +48,24 @@ class LoadError(Exception):
 # -- what goes into the file ----------------------------------------------------------
 def save_aux(node) -> dict[bytes, bytes]:
     """The aux fields, with the replication info when rdbPopulateSaveInfo gives one."""
-    link = node.repl_link
-    primary = getattr(node, "repl_primary", None)
+    repl = node.repl
+    link = repl.link
+    primary = repl.primary
     if link is None and primary is not None and primary.backlog is not None:
-        db = node.propagator._db
-        return default_aux(node, node.replid, node.master_repl_offset, db or 0)
+        db = node.propagator.repl_db
+        return default_aux(node, repl.replid, repl.master_repl_offset, db or 0)
     if link is not None and link.replid != "?":
         client = link.client
-        db = client.db.id if client is not None else getattr(node, "repl_stream_db", 0)
+        db = client.db.id if client is not None else repl.stream_db
         return default_aux(node, link.replid, link.offset, db)
     return default_aux(node)
-
-
-def list_fill(node) -> int:
-    try:
-        return node.config["list-max-listpack-size"]
-    except KeyError:
-        return -2
 
 
 def dump_chunks(node, view, aux):
     """The RDB bytes of `view`, chunk by chunk (zero checksum with rdbchecksum no)."""
     checksum = node.config["rdbchecksum"]
     prev = None
-    for chunk in rdb_chunks(view, aux, list_fill(node), None,
+    for chunk in rdb_chunks(view, aux, node.config["list-max-listpack-size"], None,
                             compress=node.config["rdbcompression"]):
         if prev is not None:
             yield prev
@@ -80,7 +75,8 @@ def dump_chunks(node, view, aux):
     yield prev
 
 
-def _temp_name() -> str:
+def temp_name() -> str:
+    """The temp file a save writes before renaming it (a shutdown removes it)."""
     return f"temp-{os.getpid()}.rdb"
 
 
@@ -110,9 +106,10 @@ def _open_temp(node, temp: str):
 
 
 def _saved(node, dirty_before: int, started_s: int) -> None:
-    node.dirty_at_last_save = dirty_before
-    node.last_save_s = started_s if started_s else node.now_ms // 1000
-    node.last_bgsave_status = "ok"
+    st = node.persist
+    st.dirty_at_last_save = dirty_before
+    st.last_save_s = started_s if started_s else node.now_ms // 1000
+    st.last_bgsave_status = "ok"
 
 
 def _unlink(path: str) -> None:
@@ -126,9 +123,9 @@ def _unlink(path: str) -> None:
 def save(node, filename: str | None = None) -> bool:
     """Synchronous save (SAVE, shutdown, DEBUG RELOAD): True on success."""
     final = filename or node.config["dbfilename"]
-    temp = _temp_name()
+    temp = temp_name()
     dirty_before = node.keyspace.dirty
-    node.rdb_saves = getattr(node, "rdb_saves", 0) + 1
+    node.persist.rdb_saves += 1
     try:
         f = _open_temp(node, temp)
     except OSError:
@@ -160,12 +157,11 @@ class BgSave:
         self.dirty_before = node.keyspace.dirty
         self.started_ms = node.now_ms
         self.keys_total = self.view.keys()
-        self.started = False
-        node.rdb_saves = getattr(node, "rdb_saves", 0) + 1
+        node.persist.rdb_saves += 1
 
     async def run(self) -> None:
         node = self.node
-        temp = _temp_name()
+        temp = temp_name()
         ok = False
         f = None
         try:
@@ -193,18 +189,19 @@ class BgSave:
                 f.close()
             if not ok:
                 _unlink(temp)
-            if getattr(node, "bgsave_in_progress", None) is self:
-                node.bgsave_in_progress = None
+            st = node.persist
+            if st.bgsave_in_progress is self:
+                st.bgsave_in_progress = None
             node.set_time()
-            node.rdb_last_bgsave_time_sec = (node.now_ms - self.started_ms) // 1000
+            st.rdb_last_bgsave_time_sec = (node.now_ms - self.started_ms) // 1000
         if ok:
             node.log.notice("DB saved on disk")
             node.log.notice("Background saving terminated with success")
             _saved(node, self.dirty_before, self.started_ms // 1000)
         else:
             node.log.warning("Background saving error")
-            node.last_bgsave_status = "err"
-            node.last_bgsave_try_s = node.now_ms // 1000
+            st.last_bgsave_status = "err"
+            st.last_bgsave_try_s = node.now_ms // 1000
 
     def abort(self) -> None:
         self.view.release()
@@ -213,57 +210,53 @@ class BgSave:
 def start_bgsave(node, filename: str | None = None) -> BgSave:
     """Take the view now and hand the job to the runner task (`run`)."""
     job = BgSave(node, filename)
-    node.bgsave_in_progress = job
-    node.last_bgsave_try_s = node.now_ms // 1000
+    st = node.persist
+    st.bgsave_in_progress = job
+    st.last_bgsave_try_s = node.now_ms // 1000
     node.log.notice(f"Background saving started by pid {os.getpid()}")
-    _state(node).jobs.append(job)
-    _state(node).wake.set()
+    st.bgsave_jobs.append(job)
+    st.bgsave_wake.set()
     return job
 
 
+def schedule_bgsave(node) -> None:
+    """BGSAVE SCHEDULE while an AOF rewrite runs: as Redis's rdb_bgsave_scheduled, the
+    runner's cron starts the BGSAVE once no child is active."""
+    node.persist.bgsave_scheduled = True
+
+
 # -- the runner: schedule, scheduled BGSAVE, jobs -------------------------------------------
-class _State:
-    def __init__(self):
-        self.jobs: list[BgSave] = []
-        self.wake = trio.Event()
-        self.scheduled = False           # BGSAVE SCHEDULE waiting for the AOF rewrite
-
-
-def _state(node) -> _State:
-    st = getattr(node, "rdb_state", None)
-    if st is None:
-        st = node.rdb_state = _State()
-    return st
-
-
 def save_points(node) -> list[tuple[int, int]]:
     words = node.config["save"].split()
     return [(int(words[i]), int(words[i + 1])) for i in range(0, len(words) - 1, 2)]
 
 
 def child_active(node) -> bool:
-    return bool(getattr(node, "bgsave_in_progress", None)
-                or getattr(node, "aof_rewrite_in_progress", None))
+    """Redis's hasActiveChildProcess: a BGSAVE or an AOF rewrite runs (one at a time)."""
+    st = node.persist
+    return st.bgsave_in_progress is not None or st.aof_rewrite_in_progress
 
 
 def due_save_point(node, now_s: int) -> tuple[int, int] | None:
-    """The first `save <seconds> <changes>` point that asks for a BGSAVE now."""
-    changes = node.keyspace.dirty - getattr(node, "dirty_at_last_save", 0)
-    retry_ok = (getattr(node, "last_bgsave_status", "ok") == "ok"
-                or now_s - getattr(node, "last_bgsave_try_s", 0) > BGSAVE_RETRY_DELAY)
+    """The first `save <seconds> <changes>` point that asks for a BGSAVE now (after a
+    failed BGSAVE, not before BGSAVE_RETRY_DELAY seconds)."""
+    st = node.persist
+    changes = node.keyspace.dirty - st.dirty_at_last_save
+    retry_ok = (st.last_bgsave_status == "ok"
+                or now_s - st.last_bgsave_try_s > BGSAVE_RETRY_DELAY)
     for seconds, needed in save_points(node):
-        if changes >= needed and now_s - node.last_save_s > seconds and retry_ok:
+        if changes >= needed and now_s - st.last_save_s > seconds and retry_ok:
             return seconds, changes
     return None
 
 
 def cron(node) -> None:
     """serverCron's part: the scheduled BGSAVE, then the save points."""
-    st = _state(node)
-    if child_active(node) or getattr(node, "loading", False):
+    st = node.persist
+    if child_active(node) or st.loading is not None:
         return
-    if st.scheduled:
-        st.scheduled = False
+    if st.bgsave_scheduled:
+        st.bgsave_scheduled = False
         start_bgsave(node)
         return
     point = due_save_point(node, node.now_ms // 1000)
@@ -275,28 +268,29 @@ def cron(node) -> None:
 
 async def run(node) -> None:
     """The runner task (started by cluster.persistence.loading once the dataset is loaded)."""
-    st = _state(node)
+    st = node.persist
     async with trio.open_nursery() as nursery:
         while True:
             with trio.move_on_after(1 / max(1, node.config["hz"])):
-                await st.wake.wait()
-            st.wake = trio.Event()
+                await st.bgsave_wake.wait()
+            st.bgsave_wake = trio.Event()
             node.set_time()
             cron(node)
-            while st.jobs:
-                nursery.start_soon(st.jobs.pop(0).run)
+            while st.bgsave_jobs:
+                nursery.start_soon(st.bgsave_jobs.pop(0).run)
 
 
 def on_shutdown(node) -> bool:
     """The final save (SHUTDOWN [SAVE|NOSAVE], SIGTERM): as configured when not told."""
-    job = getattr(node, "bgsave_in_progress", None)
+    st = node.persist
+    job = st.bgsave_in_progress
     if job is not None:
         node.log.warning("There is a child saving an .rdb. Killing it!")
         job.abort()
-        _unlink(_temp_name())
-        node.bgsave_in_progress = None
-    wanted = getattr(node, "shutdown_save", None)
-    if getattr(node, "loading", None) is not None:
+        _unlink(temp_name())
+        st.bgsave_in_progress = None
+    wanted = st.shutdown_save
+    if st.loading is not None:
         wanted = False          # as Redis: a shutdown while loading never saves
     elif wanted is None:
         wanted = bool(save_points(node))
@@ -305,7 +299,7 @@ def on_shutdown(node) -> bool:
     node.log.notice("Saving the final RDB snapshot before exiting.")
     if save(node):
         return True
-    if getattr(node, "shutdown_force", False):          # SHUTDOWN FORCE / "force" flag
+    if st.shutdown_force:          # SHUTDOWN FORCE / "force" flag
         node.log.warning("Error trying to save the DB. Exit anyway.")
         return True
     node.log.warning("Error trying to save the DB, can't exit.")
@@ -336,7 +330,7 @@ def parse_file(path: str, check_crc: bool):
 def will_be_replica(node) -> bool:
     if node.cluster is not None:
         return bool(node.cluster.state.myself.is_replica)
-    return bool(node.config["replicaof"]) or node.repl_link is not None
+    return bool(node.config["replicaof"]) or node.repl.link is not None
 
 
 LOAD_BATCH = 20_000     # keys put in place between two looks at the clients (-LOADING)
@@ -374,8 +368,8 @@ def apply_steps(node, snap, repl: bool = True):
             dbs[db_id].load(batch)
         yield
     loaded = len(entries) - expired
-    node.rdb_last_load_keys_loaded = loaded
-    node.rdb_last_load_keys_expired = expired
+    node.persist.rdb_last_load_keys_loaded = loaded
+    node.persist.rdb_last_load_keys_expired = expired
     if repl:
         _restore_replication(node, snap.aux, gone)
     return loaded, expired
@@ -409,13 +403,12 @@ def _restore_replication(node, aux: dict[bytes, bytes],
         return
     if replid is None or offset == -1 or stream_db == -1:
         return
+    repl = node.repl
     if will_be_replica(node):
-        node.replid = replid.decode("ascii", "replace")
-        node.master_repl_offset = offset
-        node.repl_stream_db = stream_db
+        repl.replid = replid.decode("ascii", "replace")
+        repl.master_repl_offset = offset
+        repl.stream_db = stream_db
         return
-    from cluster.replication import primary as repl_primary
-    from cluster.replication.propagate import encode_command
     primary = repl_primary.get(node)
     primary.create_backlog()
     verb = b"UNLINK" if node.config["lazyfree-lazy-expire"] else b"DEL"
@@ -425,10 +418,10 @@ def _restore_replication(node, aux: dict[bytes, bytes],
             db = db_id
             primary.feed(encode_command([b"SELECT", b"%d" % db_id]))
         primary.feed(encode_command([verb, key]))
-    node.replid2 = replid.decode("ascii", "replace")
-    node.second_repl_offset = offset + 1
-    node.master_repl_offset += offset
-    primary.backlog_off = node.master_repl_offset - len(primary.backlog) + 1
+    repl.replid2 = replid.decode("ascii", "replace")
+    repl.second_repl_offset = offset + 1
+    repl.master_repl_offset += offset
+    primary.backlog_off = repl.master_repl_offset - len(primary.backlog) + 1
 
 
 def log_aux(node, aux: dict[bytes, bytes]) -> None:
@@ -474,7 +467,7 @@ def debug_reload(node) -> bool:
 
 def info_fields(node) -> dict[str, object]:
     """INFO persistence values that depend on a running BGSAVE."""
-    job = getattr(node, "bgsave_in_progress", None)
+    job = node.persist.bgsave_in_progress
     if job is None:
         return {"current_save_keys_total": 0, "rdb_current_bgsave_time_sec": -1}
     return {"current_save_keys_total": job.keys_total,

@@ -1,7 +1,8 @@
 """The replica's link to its primary, the trio half of replication's replica side.
 
-`supervise` (started once by the server edge) runs one link at a time, whichever REPLICAOF
-(or, in cluster mode, the cluster's view of our primary) set: connect, handshake (PING,
+`supervise` (started once by the server edge, after loading) runs one link at a time,
+whichever REPLICAOF (or, in cluster mode, the role the cluster bus applies:
+cluster.bus.cluster_node) set: connect, handshake (PING,
 AUTH, REPLCONF listening-port / ip-address / capa, PSYNC), full sync (`$<len>` or the
 diskless `$EOF:<40 bytes>` form, loaded with `cluster.encoding.rdb.load_into`) or `+CONTINUE`, then
 the stream with `REPLCONF ACK <offset>` every second and on GETACK. A dropped link is
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import trio
 
+from cluster.encoding.rdb import RdbError, load_into
 from cluster.replication import primary as repl_primary
 from cluster.replication.propagate import encode_command
-from cluster.replication.replica import (CLUSTER_FOLLOW, ReplicaLink, _control, follow_cluster,
-                                  set_master)
+from cluster.replication.replica import ReplicaLink, set_master
+from cluster.replication.state import random_id
 from cluster.replication.stream import LinkError
 
 
@@ -64,37 +66,31 @@ class _Conn:
 
 async def supervise(node) -> None:
     """Runs for the server's lifetime: one link at a time, whichever REPLICAOF (or, in
-    cluster mode, the cluster's view of our primary) set."""
+    cluster mode, the role the cluster bus applies) set. In cluster mode the bus applies
+    role changes once `node.repl.supervising` is true (the loaded replid is known by
+    then): the ones that came meanwhile at its next cron tick (cluster.bus.cluster_node)."""
+    repl = node.repl
     replicaof = node.config["replicaof"]
-    if replicaof and node.repl_link is None and node.cluster is None:
+    if replicaof and repl.link is None and node.cluster is None:
         host, port = replicaof.rsplit(" ", 1)
         set_master(node, host, int(port))
-    async with trio.open_nursery() as nursery:
-        if node.cluster is not None and CLUSTER_FOLLOW:
-            nursery.start_soon(_follow_cluster, node)
-        await _links(node)
-
-
-
-async def _follow_cluster(node) -> None:
-    while True:
-        follow_cluster(node)
-        await trio.sleep(0.1)
+    repl.supervising = True
+    await _links(node)
 
 
 async def _links(node) -> None:
-    ctl = _control(node)
+    repl = node.repl
     while True:
-        link = node.repl_link
+        link = repl.link
         if link is None or link.stopped:
-            ctl.changed = trio.Event()
-            if node.repl_link is link:
-                await ctl.changed.wait()
+            repl.link_changed = trio.Event()
+            if repl.link is link:
+                await repl.link_changed.wait()
             continue
         with trio.CancelScope() as scope:
             link.cancel_scope = scope
             await _run_link(node, link)
-        if node.repl_link is link and not link.stopped:
+        if repl.link is link and not link.stopped:
             continue
 
 
@@ -163,8 +159,8 @@ async def _session(node, link: ReplicaLink, session: trio.CancelScope) -> None:
             parts = text.split()
             primary = repl_primary.get(node)
             if len(parts) >= 2 and parts[1] != link.replid:
-                node.replid2 = link.replid
-                node.second_repl_offset = link.offset + 1
+                node.repl.replid2 = link.replid
+                node.repl.second_repl_offset = link.offset + 1
                 link.replid = parts[1]
                 primary.disconnect_replicas()     # they must learn the new history
             node.log.notice("Successful partial resynchronization with master.")
@@ -191,7 +187,7 @@ async def _sync_fallback(node, link: ReplicaLink, conn: _Conn, text: str) -> Non
     node.log.notice("Retrying with SYNC...")
     with trio.fail_after(max(node.config["repl-timeout"], 1)):
         await conn.send(b"SYNC\r\n")
-    await _full_sync(node, link, conn, "%040x" % node.rng.getrandbits(160), 0)
+    await _full_sync(node, link, conn, random_id(node.rng), 0)
 
 
 async def _handshake(node, link: ReplicaLink, conn: _Conn) -> None:
@@ -224,7 +220,6 @@ async def _handshake(node, link: ReplicaLink, conn: _Conn) -> None:
 
 
 async def _full_sync(node, link: ReplicaLink, conn: _Conn, replid: str, offset: int) -> None:
-    from cluster.encoding.rdb import RdbError, load_into
     link.state = "sync"
     link.sync_read = 0
     header = await conn.reply_line()
@@ -266,9 +261,7 @@ async def _full_sync(node, link: ReplicaLink, conn: _Conn, replid: str, offset: 
             db.flush()
         raise LinkError(f"Failed trying to load the MASTER synchronization DB: {err}") from None
     node.log.notice("MASTER <-> REPLICA sync: Finished with success")
-    if node.aof is not None:            # the AOF restarts from the new dataset
-        from cluster.persistence import aof as persist_aof
-        persist_aof.restart(node)
+    node.repl.after_full_sync()         # the AOF restarts from the new dataset
     link.full_syncs += 1
     link.start_stream(replid, offset)
     # A new history: our own sub-replicas resync to it, and a backlog starts here so that,

@@ -19,11 +19,15 @@ import math
 
 import trio
 
-from cluster.execution import obuf
-from cluster.replication.propagate import encode_command
 from cluster.encoding.rdb import rdb_chunks
+from cluster.execution import obuf
+from cluster.execution.pause import writes_paused
+from cluster.replication.propagate import encode_command
+from cluster.replication.state import random_id
+from cluster.replication.wait_block import WaitBlock
+from cluster.resp.outcomes import Block
 
-ZERO_ID = "0" * 40
+NOREPLICAS_ERR = "NOREPLICAS Not enough good replicas to write."
 PING = encode_command([b"PING"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
@@ -65,29 +69,19 @@ class FullSync:
 
 
 class Primary:
-    """The replid / replid2 / offset live on the node (node.replid, node.replid2,
-    node.second_repl_offset, node.master_repl_offset) so the replica side
-    (cluster.replication.replica) and INFO share them; this object adds the backlog and the
-    attached replicas."""
+    """The replid / replid2 / offset live in `node.repl` (cluster.replication.state) so the
+    replica side (cluster.replication.replica) and INFO share them; this object adds the
+    backlog and the attached replicas."""
 
     repl_sink = True        # cluster.replication.propagate: feed() is the replication stream's sink
 
     def __init__(self, node):
         self.node = node
-        if getattr(node, "replid", None) is None:
-            node.replid = "%040x" % node.rng.getrandbits(160)
-        if getattr(node, "replid2", None) is None:
-            node.replid2 = ZERO_ID
-        if getattr(node, "second_repl_offset", None) is None:
-            node.second_repl_offset = -1
-        if getattr(node, "master_repl_offset", None) is None:
-            node.master_repl_offset = 0
+        self.repl = node.repl
+        self.repl.ensure_replid()   # the first use of the primary side gives us a history
         self.backlog: bytearray | None = None
         self.backlog_off = 0        # offset of backlog[0] (1-based, as Redis)
         self.replicas: list[ReplicaLink] = []
-        for name in ("sync_full", "sync_partial_ok", "sync_partial_err"):
-            if not hasattr(node.stats, name):        # INFO stats reads them there
-                setattr(node.stats, name, 0)
         self.ack_event = trio.Event()
         self.no_replicas_since_ms = node.now_ms
         self.last_ping_ms = node.now_ms
@@ -95,20 +89,15 @@ class Primary:
         self._trim_at = 0
         self._check_from = 0
         self._refresh()
-        node.role_replicas = self.role_replicas
-        node.on_become_replica = self.disconnect_all
 
-    replid = property(lambda self: self.node.replid,
-                      lambda self, v: setattr(self.node, "replid", v))
-    replid2 = property(lambda self: self.node.replid2,
-                       lambda self, v: setattr(self.node, "replid2", v))
-    second_offset = property(lambda self: self.node.second_repl_offset,
-                             lambda self, v: setattr(self.node, "second_repl_offset", v))
-    offset = property(lambda self: self.node.master_repl_offset,
-                      lambda self, v: setattr(self.node, "master_repl_offset", v))
-
-    def count(self, name: str) -> None:
-        setattr(self.node.stats, name, getattr(self.node.stats, name) + 1)
+    replid = property(lambda self: self.repl.replid,
+                      lambda self, v: setattr(self.repl, "replid", v))
+    replid2 = property(lambda self: self.repl.replid2,
+                       lambda self, v: setattr(self.repl, "replid2", v))
+    second_offset = property(lambda self: self.repl.second_repl_offset,
+                             lambda self, v: setattr(self.repl, "second_repl_offset", v))
+    offset = property(lambda self: self.repl.master_repl_offset,
+                      lambda self, v: setattr(self.repl, "master_repl_offset", v))
 
     def disconnect_replicas(self) -> None:
         """Our history changed: our replicas reconnect and PSYNC again (disconnectSlaves)."""
@@ -246,7 +235,6 @@ class Primary:
                    if link.state == "online" and (now - link.ack_ms) // 1000 <= max_lag)
 
     def request_acks(self) -> None:
-        from cluster.execution.pause import writes_paused
         if self.replicas and not writes_paused(self.node):   # a pause freezes the offset
             self.feed(GETACK)
 
@@ -295,7 +283,7 @@ class Primary:
                 self.drop(link)
                 link.client.kill()
         if self.replicas:
-            if getattr(node, "repl_link", None) is not None:
+            if node.repl.link is not None:
                 return      # a replica proxies its primary's PINGs; its own would shift offsets
             period = node.config["repl-ping-replica-period"] * 1000
             if now - self.last_ping_ms >= period:
@@ -303,7 +291,7 @@ class Primary:
                 self.feed(PING)
             return
         ttl = node.config["repl-backlog-ttl"]
-        if (self.backlog is not None and ttl and getattr(node, "repl_link", None) is None
+        if (self.backlog is not None and ttl and node.repl.link is None
                 and now - self.no_replicas_since_ms > ttl * 1000):
             self.backlog = None
             node.propagator.sinks.remove(self.feed)
@@ -311,19 +299,38 @@ class Primary:
 
 
 def get(node) -> Primary:
-    primary = getattr(node, "repl_primary", None)
+    """The node's primary side, made on first use (it mints our replid if we had none)."""
+    primary = node.repl.primary
     if primary is None:
-        primary = node.repl_primary = Primary(node)
+        primary = node.repl.primary = Primary(node)
     return primary
 
 
 def too_few_good_replicas(node) -> bool:
     """min-replicas-to-write / min-replicas-max-lag refuse writes (-NOREPLICAS)."""
-    if getattr(node, "repl_link", None) is not None or not node.config["min-replicas-max-lag"]:
+    if node.repl.link is not None or not node.config["min-replicas-max-lag"]:
         return False
-    primary = getattr(node, "repl_primary", None)
+    primary = node.repl.primary
     good = primary.good_replicas() if primary is not None else 0
     return good < node.config["min-replicas-to-write"]
+
+
+def writes_in(client, cmd) -> bool:
+    """`cmd` writes: a write command, or an EXEC whose queued transaction holds one."""
+    return cmd.is_write or (cmd.name == "exec" and client.in_multi
+                            and any(c.is_write for c, _ in client.multi_queue))
+
+
+def min_replicas_gate(client, cmd, argv) -> str | None:
+    """processCommand: with min-replicas-to-write set, a primary refuses a write (or an
+    EXEC that would run one) while fewer than min-replicas-to-write replicas acked within
+    min-replicas-max-lag seconds (-NOREPLICAS, checkGoodReplicasStatus). Never for our
+    own primary's link."""
+    node = client.node
+    if (node.config.values["min-replicas-to-write"] and not client.is_master_link
+            and writes_in(client, cmd) and too_few_good_replicas(node)):
+        return NOREPLICAS_ERR
+    return None
 
 
 def wait(client, numreplicas: int, timeout_ms: int):
@@ -333,11 +340,9 @@ def wait(client, numreplicas: int, timeout_ms: int):
     primary = get(client.node)
     target = client.woff
     acked = primary.acked(target)
-    if acked >= numreplicas or client.in_multi or getattr(client, "in_exec", False):
+    if acked >= numreplicas or client.in_multi:
         return acked
     primary.request_acks()
-    from cluster.resp.outcomes import Block
-    from cluster.replication.wait_block import WaitBlock
     # A Block CLIENT UNBLOCK can end (Redis 7.0 unblocks BLOCKED_WAIT clients too).
     ready = WaitBlock(client, lambda: primary.acked(target), numreplicas, primary)
     return Block(timeout_ms or None, None, ready)
@@ -368,7 +373,7 @@ async def _send_full_sync(sock, primary: Primary, link: ReplicaLink) -> None:
         checkpoint = trio.lowlevel.checkpoint
         if job.eof:
             node.log.notice("Starting BGSAVE for SYNC with target: replicas sockets")
-            mark = ("%040x" % node.rng.getrandbits(160)).encode()
+            mark = random_id(node.rng).encode()
             await _send_all(sock, b"$EOF:" + mark + b"\r\n")
             size = 0
             for chunk in chunks:
@@ -435,7 +440,6 @@ async def _write_until_gone(sock, primary: Primary, link: ReplicaLink, scope) ->
 
 async def serve_replica(sock, client, parser) -> None:
     """Own a replica's connection: write its stream, read its REPLCONF ACKs."""
-    from cluster.execution.dispatch import execute
     node = client.node
     primary = get(node)
     link = client.replica_link
@@ -457,7 +461,7 @@ async def serve_replica(sock, client, parser) -> None:
                 client.net_in += len(data)
                 commands, error = parser.feed(data)
                 for argv in commands:
-                    execute(client, argv)      # a replica gets no replies (REPLCONF ACK)
+                    node.execute(client, argv)      # a replica gets no replies (REPLCONF ACK)
                 if error is not None:
                     break
             nursery.cancel_scope.cancel()

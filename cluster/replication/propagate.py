@@ -37,7 +37,7 @@ REPL = 2
 ALL = AOF | REPL
 
 
-def _kind(sink) -> int:
+def sink_kind(sink) -> int:
     """REPL for the replication backlog's sink (its owner says `repl_sink = True`), else
     AOF."""
     return REPL if getattr(getattr(sink, "__self__", None), "repl_sink", False) else AOF
@@ -46,24 +46,39 @@ def _kind(sink) -> int:
 class Propagator:
     def __init__(self):
         self.sinks: list[Callable[[bytes], None]] = []
-        # The database each kind of sink has selected (Redis: aof_selected_db, slaveseldb).
-        self._sel: dict[int, int | None] = {AOF: None, REPL: None}
+        # The database each kind of sink has selected (Redis: aof_selected_db, slaveseldb);
+        # None: its next command starts with a SELECT.
+        self.selected: dict[int, int | None] = {AOF: None, REPL: None}
         self._txn: list[tuple[int, list[bytes], int]] | None = None
         # A replica: its replication stream is its primary's, proxied verbatim; its own
         # writes (replica-read-only no) reach the AOF only (replicationFeedSlaves).
         self.replica = False
 
     @property
-    def _db(self) -> int | None:
+    def repl_db(self) -> int | None:
         """The database the replication stream has selected (repl-stream-db)."""
-        return self._sel[REPL]
+        return self.selected[REPL]
 
-    @_db.setter
-    def _db(self, value: int | None) -> None:
-        self._sel[AOF] = self._sel[REPL] = value
+    def reselect(self) -> None:
+        """Every sink's next command starts with a SELECT (a new AOF file, the stream
+        after a snapshot, a replica's own write after its primary's stream)."""
+        self.selected[AOF] = self.selected[REPL] = None
 
     def begin_transaction(self) -> None:
         self._txn = []
+
+    @property
+    def in_transaction(self) -> bool:
+        """A MULTI/EXEC or script is collecting its commands (they go out as one block)."""
+        return self._txn is not None
+
+    def mark(self) -> int | None:
+        """How many commands the open transaction holds (None: no transaction)."""
+        return len(self._txn) if self._txn is not None else None
+
+    def drop_since(self, mark: int) -> None:
+        """Forget what the open transaction collected after `mark` (redis.set_repl)."""
+        del self._txn[mark:]
 
     def end_transaction(self) -> None:
         txn, self._txn = self._txn, None
@@ -94,16 +109,16 @@ class Propagator:
             self._txn.append((db, argv, target))
             return
         if not self.sinks:
-            self._sel[AOF] = self._sel[REPL] = None
+            self.reselect()
             return
         if self.replica:
             target &= AOF
-        sel = self._sel
+        sel = self.selected
         body = None
         ready: dict[int, bytes] = {}
         present = 0
         for sink in self.sinks:
-            kind = _kind(sink)
+            kind = sink_kind(sink)
             present |= kind
             if not target & kind:
                 continue

@@ -2,10 +2,11 @@
 
 - `ReplicaLink`: what INFO/ROLE show, the cached replid/offset (PSYNC2), the refusals
   READONLY / MASTERDOWN, and `apply`: the replication stream split into commands
-  (cluster.replication.stream), each executed through `cluster.execution.dispatch.execute` by the master
-  client, the processed offset advanced by the exact bytes of each command;
-- the control: `set_master` / `unset_master` (REPLICAOF), `follow_cluster` (cluster mode:
-  replicate whichever primary the cluster state names), `refuse_for` (dispatch's hook).
+  (cluster.replication.stream), each executed through the dispatcher (`node.execute`) by
+  the master client, the processed offset advanced by the exact bytes of each command;
+- the control: `set_master` / `unset_master` (REPLICAOF; in cluster mode the bus applies
+  the role the cluster gives us with them: cluster.bus.cluster_node), and `replica_gate`
+  (the dispatcher's READONLY / MASTERDOWN gate).
 
 The trio half that connects, syncs and streams is cluster.replication.link.
 """
@@ -14,14 +15,13 @@ from __future__ import annotations
 import trio
 
 from cluster.keyspace.databases import MASTER_CLIENT, REPLICA
-from cluster.replication.propagate import AOF, Propagator, _kind, encode_command
+from cluster.replication.propagate import AOF, Propagator, encode_command, sink_kind
+from cluster.replication.primary import writes_in
 from cluster.replication.stream import LinkError, StreamParser  # noqa: F401  (re-exported)
 
 READONLY_ERR = "READONLY You can't write against a read only replica."
 MASTERDOWN_ERR = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set "
                   "to 'no'.")
-# In cluster mode, replicate whichever primary the cluster state names (CLUSTER REPLICATE).
-CLUSTER_FOLLOW = True
 _MUTE = Propagator()                   # no sinks: what the master's commands propagate
 
 
@@ -35,8 +35,8 @@ class ReplicaLink:
         self.state = "connect"           # connect, connecting, handshake, sync, connected
         # The cached master (PSYNC2: start from our own history, replicationCacheMaster-
         # UsingMyself), so a promoted sibling can accept a partial resync.
-        self.replid: str = getattr(node, "replid", None) or "?"
-        self.offset: int = getattr(node, "master_repl_offset", 0)
+        self.replid: str = node.repl.replid or "?"
+        self.offset: int = node.repl.master_repl_offset
         self.read_offset = self.offset
         self.has_history = self.replid != "?"
         self.client = None               # the master client while the link is up
@@ -60,9 +60,7 @@ class ReplicaLink:
     def refusal(self, client, cmd) -> str | None:
         """READONLY / MASTERDOWN for a normal client's command (processCommand order)."""
         cfg = self.node.config
-        if cfg["replica-read-only"] and (cmd.is_write or (
-                cmd.name == "exec" and client.in_multi
-                and any(c.is_write for c, _ in client.multi_queue))):
+        if cfg["replica-read-only"] and writes_in(client, cmd):
             return READONLY_ERR
         if not self.link_up and not cfg["replica-serve-stale-data"]:
             stale = "stale" in cmd.flags and not (
@@ -123,9 +121,9 @@ class ReplicaLink:
         self._sync_node()
 
     def _sync_node(self) -> None:
-        node = self.node
-        node.replid = self.replid
-        node.master_repl_offset = self.offset
+        repl = self.node.repl
+        repl.replid = self.replid
+        repl.master_repl_offset = self.offset
 
     def apply(self, data: bytes) -> bool:
         """Execute every whole command in `data` (plus what was buffered); True when the
@@ -148,26 +146,26 @@ class ReplicaLink:
             ack = self._run_commands(parser, client, node)
         finally:
             node.propagator = real
-            ks.replica = REPLICA if node.repl_link is self else 0
+            ks.replica = REPLICA if node.repl.link is self else 0
         if real.sinks and parser.pos > start:
             raw = bytes(parser.buf[start:parser.pos])
             # The AOF also logs our own writes (replica-read-only no): it re-selects the
             # stream's database first when one of them selected another.
             aof_raw = raw
-            if stream_db is not None and real._sel[AOF] != stream_db:
+            if stream_db is not None and real.selected[AOF] != stream_db:
                 aof_raw = encode_command([b"SELECT", b"%d" % stream_db]) + raw
             for sink in real.sinks:
-                sink(aof_raw if _kind(sink) == AOF else raw)
-            real._db = None            # the next own write re-selects its database
+                sink(aof_raw if sink_kind(sink) == AOF else raw)
+            real.reselect()            # the next own write re-selects its database
             if client is not None:
-                real._sel[AOF] = client.db.id
+                real.selected[AOF] = client.db.id
         self._sync_node()
         if ack:
             self.ack_needed = True
         return ack
 
     def _run_commands(self, parser: StreamParser, client, node) -> bool:
-        from cluster.execution.dispatch import execute
+        execute = node.execute
         ack = False
         while True:
             got = parser.next()
@@ -192,56 +190,43 @@ class ReplicaLink:
             self.offset if offset is None else offset)])
 
 
-# -- control (called from handlers: sync) -------------------------------------------
-class _Control:
-    def __init__(self):
-        self.changed = trio.Event()
-
-
-def _control(node) -> _Control:
-    ctl = getattr(node, "repl_control", None)
-    if ctl is None:
-        ctl = node.repl_control = _Control()
-    return ctl
-
-
-def _new_replid(node) -> str:
-    return "%040x" % node.rng.getrandbits(160)
-
-
+# -- control (called from handlers and the cluster bus: sync) ------------------------
 def set_master(node, host: str, port: int) -> None:
     """Become (or switch to being) a replica of host:port; the link task does the rest."""
-    old = node.repl_link
+    old = node.repl.link
     if old is not None:
         _drop(old)
     # As Redis 7.0 (replicationSetMaster), our replicas stay and the backlog is kept: they
     # may partially resync with us. They are disconnected when our history changes (a
     # +CONTINUE with a new id, or a full sync: cluster.replication.link).
-    node.repl_link = ReplicaLink(node, host, port)
+    node.repl.link = ReplicaLink(node, host, port)
+    node.gates.turn("replica", True)     # READONLY / MASTERDOWN from now on
     node.propagator.replica = True      # our stream is the primary's, proxied (propagate)
     node.keyspace.replica = REPLICA     # due keys wait for the primary's DEL (keyspace.py)
     _remember(node, f"{host} {port}")
     node.log.notice(f"Connecting to MASTER {host}:{port}")
-    _control(node).changed.set()
+    node.repl.link_changed.set()
 
 
 def unset_master(node) -> None:
     """REPLICAOF NO ONE: keep the data, shift the replication id (PSYNC2)."""
-    link = node.repl_link
+    repl = node.repl
+    link = repl.link
     if link is None:
         return
     _drop(link)
-    node.repl_link = None
+    repl.link = None
+    node.gates.turn("replica", False)
     node.propagator.replica = False
     node.keyspace.replica = 0           # a primary again: expire due keys itself
     _remember(node, "")
     offset = link.offset
     if link.has_history and link.replid != "?":
-        node.replid2 = link.replid
-        node.second_repl_offset = offset + 1
-    node.replid = _new_replid(node)
-    node.master_repl_offset = offset
-    _control(node).changed.set()
+        repl.replid2 = link.replid
+        repl.second_repl_offset = offset + 1
+    repl.new_replid()
+    repl.master_repl_offset = offset
+    repl.link_changed.set()
 
 
 def _remember(node, value: str) -> None:
@@ -262,39 +247,12 @@ def _drop(link: ReplicaLink) -> None:
         link.cancel_scope.cancel()
 
 
-def cluster_target(node) -> tuple[str, int] | None:
-    """In cluster mode: (ip, port) of the primary the cluster says we replicate, if any."""
-    st = node.cluster.state
-    me = st.myself
-    if not me.is_replica or me.primary_id is None:
-        return None
-    primary = st.nodes.get(me.primary_id)
-    if primary is None or not primary.ip or not primary.port:
-        return None
-    return primary.ip, primary.port
-
-
-def follow_cluster(node) -> None:
-    """clusterCron's part for replication: replicate the primary the cluster names (CLUSTER
-    REPLICATE, a failover, nodes.conf at start); promoted -> stop replicating."""
-    target = cluster_target(node)
-    link = node.repl_link
-    me = node.cluster.state.myself
-    if target is not None:
-        if link is None or (link.host, link.port) != target:
-            set_master(node, *target)
-        me.repl_offset = node.repl_link.offset
-        return
-    if link is not None and me.is_primary:
-        unset_master(node)
-    if node.repl_link is None:       # a primary advertises master_repl_offset (SHARDS)
-        me.repl_offset = node.master_repl_offset
-
-
-
-def refuse_for(client, cmd) -> str | None:
-    """dispatch's hook: None unless this node is a replica refusing the command."""
-    link = client.node.repl_link
+def replica_gate(client, cmd, argv) -> str | None:
+    """processCommand: a replica refuses, to every client but its primary's link, a write
+    while replica-read-only is yes (-READONLY), and, while the link with its primary is
+    down and replica-serve-stale-data is no, every command not flagged stale (an EXEC:
+    unless its whole transaction is) (-MASTERDOWN)."""
+    link = client.node.repl.link
     if link is None or client.is_master_link:
         return None
     return link.refusal(client, cmd)

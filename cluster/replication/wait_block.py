@@ -11,7 +11,7 @@ from typing import Callable
 
 import trio
 
-from cluster.execution.blocking import WAITERS, Blocked, _watch_hangup
+from cluster.execution.blocking import WAITERS, Blocked, watch_hangup
 
 
 class WaitBlock(Blocked):
@@ -42,7 +42,7 @@ class WaitBlock(Blocked):
         try:
             async with trio.open_nursery() as nursery:
                 if client.fd >= 0:
-                    nursery.start_soon(_watch_hangup, client)
+                    nursery.start_soon(watch_hangup, client)
                 with trio.move_on_at(deadline):
                     while not self.done and not self._enough():
                         await self._next_event()

@@ -8,8 +8,8 @@ class Block:
     """A handler's answer meaning: send nothing yet; wait, then reply.
 
     `timeout_ms` None waits forever. `reply` is sent when the wait ends. Commands that can
-    be woken early (later: BLPOP, WAIT with replicas) give a `ready` callable the
-    connection re-checks when woken.
+    be woken early (BLPOP and the other key waits, WAIT) give in `ready` the waiter the
+    connection awaits (cluster.execution.blocking.Waiter, replication's WaitBlock).
     """
 
     __slots__ = ("timeout_ms", "reply", "ready")
@@ -30,3 +30,15 @@ class Await:
 
     def __init__(self, fn):
         self.fn = fn
+
+
+class Rewritten:
+    """A handler's answer meaning: reply with `reply`, and if the command changed the
+    dataset propagate `commands` (a list of argv lists) instead of the request itself
+    (relative expiries made absolute, SPOP as SREM, BLPOP as LPOP, ...)."""
+
+    __slots__ = ("reply", "commands")
+
+    def __init__(self, reply, commands: list):
+        self.reply = reply
+        self.commands = commands

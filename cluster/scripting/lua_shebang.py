@@ -45,7 +45,7 @@ def check(flags: frozenset | None, node, client, readonly: bool) -> None:
         raise ReplyError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
     if "no-writes" in flags:
         return
-    if node.repl_link is not None and not client.is_master_link \
+    if node.repl.link is not None and not client.is_master_link \
             and node.config["replica-read-only"]:
         raise ReplyError("READONLY Can not run script with write flag on readonly replica")
     if readonly:

@@ -32,14 +32,15 @@ import threading
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 
 from lupa import lua51
+from slots import keyslot
 
-from cluster.scripting import lua_cjson
-from cluster.scripting import lua_libs
-from cluster.scripting import lua_shebang
-from cluster.scripting import lua_struct
 from cluster.execution.client import Client
+from cluster.execution.dispatch import call
+from cluster.execution.table import WRONG_ARITY, resolve
+from cluster.resp.outcomes import Await, Block
 from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, RespSet, SetReply, Status,
-                           ReplyError, Verbatim, Push, format_double)
+                                ReplyError, Verbatim, Push, format_double)
+from cluster.scripting import lua_cjson, lua_libs, lua_shebang, lua_struct
 
 HOOK_INSTRUCTIONS = 100000
 INT64_MIN = -(1 << 63)
@@ -333,7 +334,6 @@ class Engine:
         # shebang scripts must keep to one slot unless allow-cross-slot-keys (cluster mode)
         run.one_slot = flags is not None and "allow-cross-slot-keys" not in flags
         if run.one_slot and keys and self.node.cluster is not None:
-            from slots import keyslot
             run.slot = keyslot(keys[0])
         self.run = run
         fn = self.scripts[sha]
@@ -362,11 +362,17 @@ class Engine:
             return lua_to_reply(value, run.client.resp == 3, run.resp)
         return ReplyError(_error_text(value, run.sha))
 
+    def mark_busy(self, run) -> None:
+        """`run` went past busy-reply-threshold: other clients get -BUSY (the busy gate)."""
+        self.node.script_busy = run
+        self.node.gates.turn("busy", True)
+
     def finish(self, run) -> None:
         if self.run is run:
             self.run = None
-        if getattr(self.node, "script_busy", None) is run:
+        if self.node.script_busy is run:
             self.node.script_busy = None
+            self.node.gates.turn("busy", False)
 
     def _random(self, *args):
         """math.random over redisLrand48 (lmathlib's math_random)."""
@@ -412,9 +418,6 @@ class Engine:
         return reply_to_lua(self.lua, reply, run.resp == 3)
 
     def _dispatch(self, run, args):
-        from cluster.execution import dispatch
-        from cluster.resp.outcomes import Await, Block
-        from cluster.execution.table import TABLE
         if not args:
             raise ReplyError("ERR Please specify at least one argument for this redis lib call")
         argv = []
@@ -425,25 +428,18 @@ class Engine:
                 argv.append(_lua_number_text(a))
             else:
                 raise ReplyError("ERR Lua redis lib command arguments must be strings or integers")
-        cmd = TABLE.get(argv[0].decode("utf-8", "replace").lower())
-        if cmd is None:
+        cmd = resolve(argv)
+        if cmd.__class__ is int:
+            if cmd == WRONG_ARITY:
+                raise ReplyError("ERR Wrong number of args calling Redis command from script")
             raise ReplyError("ERR Unknown Redis command called from script")
-        if cmd.subcommands:
-            sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower()) \
-                if len(argv) > 1 else None
-            if sub is None:
-                raise ReplyError("ERR Unknown Redis command called from script")
-            cmd = sub
-        argc = len(argv)
-        if (cmd.arity > 0 and argc != cmd.arity) or argc < -cmd.arity:
-            raise ReplyError("ERR Wrong number of args calling Redis command from script")
         if "noscript" in cmd.flags:
             raise ReplyError("ERR This Redis command is not allowed from script")
         node = self.node
         if cmd.is_write:
             if run.readonly:
                 raise ReplyError("ERR Write commands are not allowed from read-only scripts.")
-            if node.repl_link is not None and not run.client.is_master_link:
+            if node.repl.link is not None and not run.client.is_master_link:
                 raise ReplyError("READONLY You can't write against a read only replica.")
         if node.cluster is not None and not run.client.is_master_link:
             _check_local_keys(node, cmd, argv, run)
@@ -451,14 +447,14 @@ class Engine:
         client.db = run.db
         client.resp = run.resp
         prop = node.propagator
-        mark = len(prop._txn) if prop._txn is not None else None
+        mark = prop.mark()
         dirty = node.keyspace.dirty
-        reply = dispatch.call(client, cmd, argv)
+        reply = call(client, cmd, argv)
         run.db = client.db
         if node.keyspace.dirty != dirty and cmd.is_write:
             run.wrote = True
             if not run.repl & 2 and mark is not None:
-                del prop._txn[mark:]          # REPL_AOF / REPL_NONE: not to replicas
+                prop.drop_since(mark)         # REPL_AOF / REPL_NONE: not to replicas
         if reply.__class__ is Block:
             reply = reply.reply
         elif reply.__class__ is Await:
@@ -473,9 +469,7 @@ class Engine:
         text = " ".join(m.decode("utf-8", "replace") if isinstance(m, bytes) else
                         _lua_number_text(m).decode() for m in msgs
                         if isinstance(m, (bytes, int, float)))
-        log = self.node.log
-        getattr(log, ("debug", "verbose", "notice", "warning")[int(level)],
-                log.notice)(text)
+        self.node.log.at(("debug", "verbose", "notice", "warning")[int(level)], text)
         return None
 
     def _setresp(self, v=None):
@@ -500,7 +494,7 @@ class Engine:
 
 
 def engine(node) -> Engine:
-    eng = getattr(node, "lua_engine", None)
+    eng = node.lua_engine
     if eng is None:
         eng = node.lua_engine = Engine(node)
     return eng
@@ -544,7 +538,6 @@ def _lua_number_text(n) -> bytes:
 
 
 def _check_local_keys(node, cmd, argv, run) -> None:
-    from slots import keyslot
     try:
         positions = cmd.key_positions(argv)
     except Exception:

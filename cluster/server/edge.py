@@ -14,7 +14,7 @@ import trio
 
 from gossip.listen import accept, listen
 
-from cluster import commands  # noqa: F401  (registers every command in the table)
+from cluster.config.bind import bind_addresses
 from cluster.persistence import loading
 from cluster.persistence import rdb_file as persist_rdb
 from cluster.replication import link as repl_link
@@ -29,17 +29,6 @@ _OK = b"+OK\r\n"
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
 
 
-def _bind_addresses(spec: str) -> list[tuple[str, bool]]:
-    """`bind` words -> (address, optional). `*` is every IPv4 address, `::*` every IPv6."""
-    out = []
-    for word in spec.split():
-        optional = word.startswith("-")
-        word = word.lstrip("-")
-        addr = {"*": "0.0.0.0", "::*": "::"}.get(word, word)
-        out.append((addr, optional))
-    return out
-
-
 class Server:
     def __init__(self, node: Node):
         self.node = node
@@ -51,7 +40,7 @@ class Server:
 
     # -- listening ----------------------------------------------------------------
     def _open_listeners(self) -> None:
-        self.listeners.extend(listen(_bind_addresses(self.node.config["bind"]), self.port,
+        self.listeners.extend(listen(bind_addresses(self.node.config["bind"]), self.port,
                                      self.node.config["tcp-backlog"]))
 
     async def serve(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -77,8 +66,8 @@ class Server:
                 await self._shutdown.wait()
                 node.log.notice("User requested shutdown...")
                 if persist_rdb.on_shutdown(node):     # the final save, as configured
-                    if node.aof is not None:
-                        node.aof.close(shutdown=True)  # flush + fsync the AOF
+                    if node.persist.aof is not None:
+                        node.persist.aof.close(shutdown=True)  # flush + fsync the AOF
                     break
                 node.log.warning("Errors trying to shut down the server. Check the logs "
                                  "for more information.")
@@ -273,8 +262,9 @@ class Server:
     async def _send_pushes(self, sock, client) -> None:
         """Send client.pushes (the batch's replies and pub/sub pushes queued for it);
         what is queued while this send waits goes into a fresh list."""
-        if self.node.aof is not None and self.node.aof.buf:
-            self.node.aof.flush()    # appendfsync always: on disk before the reply leaves
+        aof = self.node.persist.aof
+        if aof is not None and aof.buf:
+            aof.flush()              # appendfsync always: on disk before the reply leaves
         data = b"".join(client.pushes)
         client.pushes = []
         client.push_bytes = 0

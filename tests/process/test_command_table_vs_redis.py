@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import redis
 
-import cluster.commands  # noqa: F401  (registers every command in TABLE)
+import cluster.commands.registry  # noqa: F401  (registers every command in TABLE)
 from cluster.execution.table import TABLE
 from tests.support import raw_replies, real_redis
 

@@ -21,6 +21,10 @@ The harness performs the state machines' effects exactly as a driver would:
   if that function exists and keep_config is set. Log: the last `log_lines` per node.
   Deliver and DeleteSlotKeys: kept per node (the latter must name slots the node no
   longer owns).
+- BecamePrimary / FollowPrimary: the node's announced role (`SimNode.role`, set from
+  state.role_effect() when the node starts or restarts, as the node does); the invariants
+  check after every event that it is myself's actual role, so no role change goes
+  unannounced. Every announcement is also kept in `SimNode.role_effects`.
 
 Every node ticks every 100 ms from a random phase. A killed node gets no ticks and no
 data; its connections close (peers see their outbound links go down); connects to it are
@@ -42,7 +46,7 @@ from pathlib import Path
 from gossip import codec
 from gossip.codec import BadFrame, FrameDecoder
 from gossip.effects import Connect, DeleteSlotKeys, Deliver, Disconnect, Log, SaveConfig, Send
-from gossip.effects import PauseWrites, UnpauseWrites
+from gossip.effects import BecamePrimary, FollowPrimary, PauseWrites, UnpauseWrites
 from gossip.messages import MsgType
 from gossip import nodes_conf
 from gossip.records import Flag
@@ -74,6 +78,13 @@ def allocate_slots(primaries: int) -> list[tuple[int, int]]:
         first = last + 1
         cursor += per
     return out
+
+
+def role_of(effect) -> tuple[bool, str | None]:
+    """The (replica?, primary id) a role effect announces."""
+    if type(effect) is FollowPrimary:
+        return (True, effect.primary_id)
+    return (False, None)
 
 
 class Conn:
@@ -112,6 +123,14 @@ class SimNode:
         state.offset_provider = self.offset
         self.paused_until = 0            # manual failover: writes paused until (unix ms)
         self.pauses = 0                  # PauseWrites received
+        self.role: tuple[bool, str | None] = (False, None)   # announced (replica?, primary)
+        self.role_effects: list = []     # BecamePrimary / FollowPrimary received
+        self.start_role()
+
+    def start_role(self) -> None:
+        """At (re)start the node applies state.role_effect() (the role nodes.conf gave)."""
+        effect = self.state.role_effect()
+        self.role = (True, None) if effect is None else role_of(effect)
 
     @property
     def id(self) -> str:
@@ -269,6 +288,9 @@ class Simulation(Observe):
                 node.pauses += 1
             elif cls is UnpauseWrites:
                 node.paused_until = 0
+            elif cls is BecamePrimary or cls is FollowPrimary:
+                node.role = role_of(eff)
+                node.role_effects.append(eff)
             else:
                 self.fail(f"node {i}: unknown effect {eff!r}"[:300], [i])
 
@@ -455,6 +477,7 @@ class Simulation(Observe):
             self.now_ms, saved.myself_id, saved.records, saved.current_epoch,
             saved.last_vote_epoch, saved.migrating, saved.importing)
         node.state.offset_provider = node.offset
+        node.start_role()
         node.alive = True
         node.links = {}
         node.logs.append(f"+{self.elapsed_ms} (harness) restarted from its nodes.conf")

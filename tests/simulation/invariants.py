@@ -6,6 +6,8 @@ its state machine:
 
 - `myself` is in the node table under its own id, flagged `myself`, never `fail?`/`fail`,
   and its id does not change; exactly one record is flagged `myself`.
+- myself's role (replica?, primary id) is the one its role effects (BecamePrimary /
+  FollowPrimary, or role_effect() at start) last announced: no change goes unannounced.
 - current_epoch never decreases; last_vote_epoch <= current_epoch; every known record's
   config epoch is <= current_epoch (a header raises currentEpoch before configEpoch is
   taken from it) and never decreases while the record exists (Redis only raises it).
@@ -43,6 +45,11 @@ FULL_CHECK_NODES = 16      # views up to this size: every record after every eve
 # plain ints: IntFlag arithmetic is slow, and this runs after every event
 MYSELF, MASTER, SLAVE = int(Flag.MYSELF), int(Flag.MASTER), int(Flag.SLAVE)
 PFAIL, FAIL, HANDSHAKE = int(Flag.PFAIL), int(Flag.FAIL), int(Flag.HANDSHAKE)
+
+
+def _role_text(role: tuple[bool, str | None]) -> str:
+    replica, primary_id = role
+    return f"a replica of {primary_id}" if replica else "a primary"
 
 
 class Invariants:
@@ -84,6 +91,11 @@ class Invariants:
             fail(f"node {i}: its own record lacks the myself flag", [i])
         if int(me.flags) & (PFAIL | FAIL):
             fail(f"node {i}: myself is flagged {me.flags!r}", [i])
+        role = (True, me.primary_id) if int(me.flags) & SLAVE else (False, None)
+        announced = self.sim.nodes[i].role
+        if role != announced:
+            fail(f"node {i}: myself is {_role_text(role)} but its role effects announced "
+                 f"{_role_text(announced)}", [i])
 
         cur = s.current_epoch
         prev = self.current_epoch.get(i, 0)

@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from gossip.effects import BecamePrimary, FollowPrimary
 from gossip.records import Flag
 from tests.simulation.harness import Simulation
 from tests.simulation.invariants import ownership_problem
@@ -57,6 +58,8 @@ def test_killed_primary_is_replaced_by_its_replica(seed, node_timeout):
     me = sim.nodes[3].state.myself
     assert me.is_primary and me.primary_id is None
     assert me.config_epoch == sim.nodes[3].state.current_epoch
+    # the node was told: replicate node 0 (CLUSTER REPLICATE), then stop (election won)
+    assert sim.nodes[3].role_effects == [FollowPrimary(sim.nodes[0].id), BecamePrimary()]
     for line in ("Start of election delayed for", STARTED, WON,
                  f"configEpoch set to {me.config_epoch} after successful failover"):
         assert logged(sim, 3, line), list(sim.nodes[3].logs)
@@ -78,6 +81,7 @@ def test_killed_primary_restarted_comes_back_as_replica_of_the_winner(seed):
     converge(sim, max_ms=15_000)
     me = sim.nodes[0].state.myself
     assert me.id == old_id and len(me.slots) == 0
+    assert sim.nodes[0].role_effects == [FollowPrimary(sim.nodes[winner].id)]
     check_ownership(sim)
     assert winners(sim) == [winner]
 
@@ -144,6 +148,8 @@ def test_the_replica_with_the_greater_offset_wins(seed):
     converge(sim, max_ms=10_000)
     check_ownership(sim)
     sim.run_until(lambda s: is_replica_of(s, behind, ahead), 5000, "sibling follows")
+    assert sim.nodes[behind].role_effects[-1] == FollowPrimary(sim.nodes[ahead].id)
+    assert sim.nodes[ahead].role_effects[-1] == BecamePrimary()
 
 
 def test_a_nofailover_replica_never_starts_an_election(seed):

@@ -3,6 +3,7 @@ than 5 s one replica of the primary with the most replicas (the one with the sma
 moves to it, unless cluster-allow-replica-migration is off."""
 from __future__ import annotations
 
+from gossip.effects import FollowPrimary
 from tests.simulation.scenarios import build
 from tests.simulation.test_manual_failover import settled
 
@@ -42,12 +43,14 @@ def test_a_replica_migrates_to_the_orphaned_primary(seed):
     assert moved(sim) == [smallest]
     assert any(f"Migrating to orphaned master {sim.nodes[1].id}" in line
                for line in sim.nodes[smallest].logs)
+    assert sim.nodes[smallest].role_effects[-1] == FollowPrimary(sim.nodes[1].id)
     other = 9 - smallest
     sim.run_until(lambda s: settled(s) and replica_count_seen(s, 1) == 1
                   and replica_count_seen(s, 0) == 1, 20_000, "everyone sees the move")
     sim.run_for(10_000)                              # nobody else moves
     assert moved(sim) == [smallest]
     assert sim.nodes[other].state.myself.primary_id == sim.nodes[0].id
+    assert sim.nodes[other].role_effects == [FollowPrimary(sim.nodes[0].id)]
 
 
 def test_nothing_moves_when_migration_is_not_allowed(seed):

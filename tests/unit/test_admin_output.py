@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli.admin import UsageError, parse_args
+from cli.admin.args import UsageError, parse_args
 from cli.admin import output
 from cli.admin.call import format_raw
 from cli.admin.connection import AdminError, AdminNode, ClusterView, parse_address, \

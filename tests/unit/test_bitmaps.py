@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.commands.bitfield import read_field, write_field
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.execution import blocking
 from cluster.execution.dispatch import execute
 from cluster.resp.outcomes import Block
@@ -195,7 +195,7 @@ def test_replica_serves_its_blocked_client_without_propagating(node):
     waiting, link = node.new_client(), node.new_client()
     blk = run(waiting, "BLPOP", "k", 0)
     out = fed(node)
-    node.repl_link = SimpleNamespace()
+    node.repl.link = SimpleNamespace()
     link.is_master_link = True
     run(link, "RPUSH", "k", "a", "b")
     assert blk.ready.reply == [b"k", b"a"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import collections
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.bus.cluster_node import attach, bus_port, cluster_config
 from cluster.commands import cluster_views as views
 from cluster.config.live import Config

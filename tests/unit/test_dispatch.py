@@ -1,5 +1,5 @@
 """The way of a command through dispatch: lookup, arity, auth, stats, propagation."""
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute
 from cluster.node import Node

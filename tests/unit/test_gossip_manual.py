@@ -42,6 +42,7 @@ def build(me_primary: str | None = P1, primary_link: bool = True, **config) -> C
         for slot in list(st.myself.slots):
             st.del_slot(slot)
         slotconf.set_my_primary(st, st.nodes[me_primary])
+        st._out.clear()         # (its FollowPrimary, queued outside any input: not tested)
     st.offset_provider = lambda: OFFSET[0]
     OFFSET[0] = 0
     return st

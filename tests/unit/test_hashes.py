@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.encoding import dump
 from cluster.keyspace import snapshot
-from cluster.commands.hashes import Hash
+from cluster.keyspace.hash import Hash
 from cluster.execution.dispatch import execute
 from cluster.node import Node
 from cluster.resp.reply import OK, ReplyError

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.keyspace import hll
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute

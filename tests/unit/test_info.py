@@ -2,7 +2,7 @@
 import os
 
 from cluster import __version__
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute
 from cluster.commands.info_sections import bytes_to_human, info_dict, info_text

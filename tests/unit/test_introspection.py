@@ -1,7 +1,7 @@
 """COMMAND introspection, generated from the command table (no sockets)."""
 from __future__ import annotations
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.commands import introspection as intro
 from cluster.execution.dispatch import execute
 from cluster.node import Node

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cluster.commands  # noqa: F401  (registers the commands)
+import cluster.commands.registry  # noqa: F401  (registers the commands)
 from cluster.execution.dispatch import execute
 from cluster.encoding.dump import dump
 from cluster.node import Node

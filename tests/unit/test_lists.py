@@ -6,7 +6,7 @@ from collections import deque
 
 import pytest
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute
 from cluster.keyspace.databases import WRONGTYPE

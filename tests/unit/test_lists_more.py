@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.execution.dispatch import execute
 from cluster.node import Node
 from cluster.resp.reply import NULL_ARRAY, OK, ReplyError

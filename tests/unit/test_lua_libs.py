@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.scripting import lua_shebang
 from cluster.scripting import lua_struct
 from cluster.execution.dispatch import execute

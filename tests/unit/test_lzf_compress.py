@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cluster.commands  # noqa: F401  (registers the commands)
+import cluster.commands.registry  # noqa: F401  (registers the commands)
 from cluster.encoding import dump as D
 from cluster.base import lzf
 from cluster.execution.dispatch import execute

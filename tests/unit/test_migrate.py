@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import trio
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.execution import inflight
 from cluster.commands.migrate import migrate_keys
 from cluster.config.live import Config
@@ -147,7 +147,7 @@ def test_keys_are_held_until_the_transfer_ends_and_others_wait(monkeypatch):
     node.propagator.sinks.append(sent.append)
     pending = run(a, "MIGRATE", "127.0.0.1", 1, "k", 0, 100)
     assert isinstance(pending, Await)
-    assert inflight.ACTIVE == 1 and b"k" in node.inflight_keys
+    assert "migrate" in node.gates.on and b"k" in node.inflight_keys
     assert run(b, "INCR", "other") == 2                       # other keys: served
     waiting = run(b, "INCR", "k")
     assert isinstance(waiting, Await)
@@ -171,7 +171,7 @@ def test_keys_are_held_until_the_transfer_ends_and_others_wait(monkeypatch):
     monkeypatch.setattr("cluster.commands.migrate.run_async", fake_run)
     results = trio.run(both)
     assert results == {"migrate": OK, "incr": 1}               # INCR ran after the DEL
-    assert inflight.ACTIVE == 0 and not node.inflight_keys
+    assert "migrate" not in node.gates.on and not node.inflight_keys
     assert b"$3\r\nDEL\r\n$1\r\nk\r\n" in b"".join(sent)
 
 

@@ -1,7 +1,7 @@
 """Keyspace notifications without sockets: flags, channels, events of commands."""
 from __future__ import annotations
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.keyspace import notify
 from cluster.execution.dispatch import execute
 from cluster.node import Node

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.execution import pause
 from cluster.bus.cluster_node import attach
 from cluster.config.live import Config
@@ -25,7 +25,7 @@ def node():
     yield n
     for purpose in ("client", "failover"):
         pause.unpause(n, purpose)
-    assert pause.ACTIVE == 0
+    assert "pause" not in n.gates.on
 
 
 def run(client, *words):
@@ -61,7 +61,7 @@ def test_pause_kind_only_grows_and_end_only_moves_later(node):
     pauses = node.pauses
     assert pauses.purposes["client"] == (pause.ALL, NOW + 500)
     assert pauses.kind(NOW + 499) == pause.ALL
-    assert pauses.kind(NOW + 500) == 0 and pause.ACTIVE == 0
+    assert pauses.kind(NOW + 500) == 0 and "pause" not in node.gates.on
 
 
 def test_unpause_only_ends_the_client_purpose(node):
@@ -119,7 +119,7 @@ def test_offset_provider_and_failover_directives():
             cfg.migration_barrier, cfg.allow_replica_migration) == (3, 4, 2, False)
     node.config.set("cluster-migration-barrier", "5")
     assert st.config.migration_barrier == 5
-    node.master_repl_offset = 1234
+    node.repl.master_repl_offset = 1234
     assert st.offset_provider() == 1234
 
 

@@ -2,7 +2,7 @@
 absent but is not deleted, and WAIT sends no GETACK: the replication offset stays put."""
 from __future__ import annotations
 
-import cluster.commands  # noqa: F401  (registers the commands)
+import cluster.commands.registry  # noqa: F401  (registers the commands)
 from cluster.execution import pause
 from cluster.replication import primary as repl_primary
 from cluster.execution.dispatch import execute

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.persistence import aof_load
 from cluster.persistence import aof as persist_aof
 from cluster.persistence.aof_manifest import Manifest, ManifestError
@@ -89,7 +89,7 @@ def test_config_set_appendonly_writes_base_then_incr():
         assert f.read(9) == b"REDIS0010"
     run(node, "SET", "c", "3")
     run(node, "INCR", "c")
-    node.aof.flush()
+    node.persist.aof.flush()
     with open(os.path.join(DIR, "appendonly.aof.1.incr.aof"), "rb") as f:
         incr = f.read()
     assert incr == (b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\n3\r\n"
@@ -97,9 +97,9 @@ def test_config_set_appendonly_writes_base_then_incr():
     assert dataset(reload()) == dataset(node)
     info = run(node, "INFO", "persistence").decode()
     assert "aof_enabled:1" in info and "aof_rewrites:1" in info
-    assert f"aof_current_size:{node.aof.current_size}" in info
+    assert f"aof_current_size:{node.persist.aof.current_size}" in info
     run(node, "CONFIG", "SET", "appendonly", "no")
-    assert node.aof is None
+    assert node.persist.aof is None
     assert "aof_current_size" not in run(node, "INFO", "persistence").decode()
 
 
@@ -113,7 +113,7 @@ def test_bgrewriteaof_swaps_manifest_and_deletes_old_files():
     assert manifest_text() == ("file appendonly.aof.2.base.rdb seq 2 type b\n"
                                "file appendonly.aof.2.incr.aof seq 2 type i\n")
     run(node, "DEL", "a")
-    node.aof.flush()
+    node.persist.aof.flush()
     assert dataset(reload()) == dataset(node)
     assert not [n for n in os.listdir(".") if n.startswith("temp-")]
 
@@ -145,18 +145,18 @@ def test_start_creates_files_and_reopens_last_incr():
     assert manifest_text() == ("file appendonly.aof.1.base.rdb seq 1 type b\n"
                                "file appendonly.aof.1.incr.aof seq 1 type i\n")
     run(node, "SET", "k", "v")
-    node.aof.close()
+    node.persist.aof.close()
     again = reload()
     assert run(again, "GET", "k") == b"v"
     run(again, "SET", "k2", "v2")
-    again.aof.close()
+    again.persist.aof.close()
     assert run(reload(), "MGET", "k", "k2") == [b"v", b"v2"]
 
 
 def write_incr(payload: bytes):
     node = make(appendonly="yes")
     persist_aof.load(node)
-    node.aof.close()
+    node.persist.aof.close()
     with open(os.path.join(DIR, "appendonly.aof.1.incr.aof"), "wb") as f:
         f.write(payload)
 
@@ -228,7 +228,7 @@ def test_bgrewriteaof_in_progress_error():
 
     class Busy:
         rewrite = object()
-    node.aof_offline = Busy()
+    node.persist.aof_offline = Busy()
     reply = run(node, "BGREWRITEAOF")
     assert isinstance(reply, ReplyError)
     assert reply.message == "ERR Background append only file rewriting already in progress"
@@ -237,11 +237,11 @@ def test_bgrewriteaof_in_progress_error():
 def test_auto_rewrite_on_growth():
     node = make(auto_aof_rewrite_min_size="1", auto_aof_rewrite_percentage="100")
     run(node, "CONFIG", "SET", "appendonly", "yes")
-    base = node.aof.base_size
+    base = node.persist.aof.base_size
     for i in range(50):
         run(node, "SET", f"k{i}", "x" * 20)
     node.cron()
-    assert node.aof.manifest.base[1] == 2 and node.aof.base_size > base
+    assert node.persist.aof.manifest.base[1] == 2 and node.persist.aof.base_size > base
     assert dataset(reload()) == dataset(node)
 
 
@@ -252,12 +252,12 @@ def test_new_incr_on_a_replica_selects_the_stream_db():
     class Link:
         client = node.new_client()
     Link.client.db = node.keyspace[4]
-    node.repl_link = Link()
+    node.repl.link = Link()
     try:
-        node.aof.start_rewrite()
-        assert bytes(node.aof.buf) == b"*2\r\n$6\r\nSELECT\r\n$1\r\n4\r\n"
+        node.persist.aof.start_rewrite()
+        assert bytes(node.persist.aof.buf) == b"*2\r\n$6\r\nSELECT\r\n$1\r\n4\r\n"
     finally:
-        node.repl_link = None
+        node.repl.link = None
 
 
 def test_clients_get_loading_while_the_aof_is_replayed(monkeypatch):
@@ -279,11 +279,11 @@ def test_clients_get_loading_while_the_aof_is_replayed(monkeypatch):
                 await trio.sleep(0)
                 n = len(node.keyspace[0].data)
                 seen.append((n, execute(client, [b"GET", b"k1"])))
-                if getattr(node, "loading", None) is None and n == 5000:
+                if node.persist.loading is None and n == 5000:
                     break
     trio.run(main)
     partial = [reply for n, reply in seen if 0 < n < 5000]
     assert len(partial) >= 5
     assert all(isinstance(r, ReplyError) and str(r) == loading.LOADING for r in partial)
     assert execute(client, [b"GET", b"k4999"]) == b"v4999"
-    node.aof.close()
+    node.persist.aof.close()

@@ -6,7 +6,7 @@ import os
 import pytest
 import trio
 
-from cluster import commands  # noqa: F401  (registers the command table)
+from cluster.commands import registry  # noqa: F401  (registers the command table)
 from cluster.persistence import loading
 from cluster.persistence import rdb_file as persist_rdb
 from cluster.commands.server_debug import dataset_digest
@@ -66,9 +66,9 @@ def test_save_writes_dump_that_loads_back_equal():
     other = _reload()
     assert dataset_digest(other.keyspace) == dataset_digest(node.keyspace)
     assert other.keyspace[0].expires.keys() == {b"k1"}
-    assert other.rdb_last_load_keys_loaded == sum(len(db.data) for db in node.keyspace.dbs)
-    assert node.keyspace.dirty - node.dirty_at_last_save == 0
-    assert node.rdb_saves == 1
+    assert other.persist.rdb_last_load_keys_loaded == sum(len(db.data) for db in node.keyspace.dbs)
+    assert node.keyspace.dirty - node.persist.dirty_at_last_save == 0
+    assert node.persist.rdb_saves == 1
 
 
 def test_rdbchecksum_no_writes_a_zero_checksum_and_loads():
@@ -92,7 +92,7 @@ def test_bgsave_writes_the_dataset_as_it_was_when_it_started():
         execute(c, argv)
     assert _err(execute(c, [b"BGSAVE"])) == "ERR Background save already in progress"
     trio.run(job.run)
-    assert node.bgsave_in_progress is None and node.last_bgsave_status == "ok"
+    assert node.persist.bgsave_in_progress is None and node.persist.last_bgsave_status == "ok"
     assert dataset_digest(_reload().keyspace) == before != dataset_digest(node.keyspace)
 
 
@@ -100,34 +100,49 @@ def test_bgsave_replies():
     node = _node()
     c = node.new_client()
     assert _err(execute(c, [b"BGSAVE", b"foo"])) == "ERR syntax error"
-    node.aof_rewrite_in_progress = True
+    node.persist.aof_rewrite_in_progress = True
     assert _err(execute(c, [b"BGSAVE"])).startswith("ERR Another child process is active")
     assert execute(c, [b"BGSAVE", b"SCHEDULE"]) == b"Background saving scheduled"
-    node.aof_rewrite_in_progress = False
+    node.persist.aof_rewrite_in_progress = False
     persist_rdb.cron(node)                       # the scheduled BGSAVE starts now
-    assert node.bgsave_in_progress is not None
+    assert node.persist.bgsave_in_progress is not None
     assert _err(execute(c, [b"SAVE"])) == "ERR Background save already in progress"
-    trio.run(node.bgsave_in_progress.run)
+    trio.run(node.persist.bgsave_in_progress.run)
     assert execute(c, [b"BGSAVE"]) == b"Background saving started"
-    node.bgsave_in_progress.abort()
+    node.persist.bgsave_in_progress.abort()
+
+
+def test_bgsave_inside_exec_is_scheduled_while_an_aof_rewrite_runs():
+    """bgsaveCommand: with an AOF rewrite running, BGSAVE inside EXEC is scheduled as
+    BGSAVE SCHEDULE is (server.in_exec), not refused."""
+    node = _node()
+    c = node.new_client()
+    node.persist.aof_rewrite_in_progress = True
+    assert execute(c, [b"MULTI"]) == b"OK"
+    execute(c, [b"BGSAVE"])
+    assert execute(c, [b"EXEC"]) == [b"Background saving scheduled"]
+    node.persist.aof_rewrite_in_progress = False
+    persist_rdb.cron(node)
+    assert node.persist.bgsave_in_progress is not None
+    node.persist.bgsave_in_progress.abort()
 
 
 def test_save_points_ask_for_a_bgsave():
     node = _node(save="10 3")
     c = node.new_client()
     now = node.now_ms // 1000
-    node.last_save_s = now - 11
+    node.persist.last_save_s = now - 11
     execute(c, [b"SET", b"a", b"1"])
     assert persist_rdb.due_save_point(node, now) is None       # 1 change < 3
     execute(c, [b"SET", b"a", b"2"])
     execute(c, [b"SET", b"a", b"3"])
     assert persist_rdb.due_save_point(node, now) == (10, 3)
-    node.last_save_s = now - 5
+    node.persist.last_save_s = now - 5
     assert persist_rdb.due_save_point(node, now) is None       # not 10 seconds yet
-    node.last_save_s = now - 11
+    node.persist.last_save_s = now - 11
     persist_rdb.cron(node)
-    assert node.bgsave_in_progress is not None
-    node.bgsave_in_progress.abort()
+    assert node.persist.bgsave_in_progress is not None
+    node.persist.bgsave_in_progress.abort()
     assert persist_rdb.save_points(_node(save="")) == []
 
 
@@ -171,7 +186,8 @@ def test_expired_keys_are_not_loaded_by_a_primary():
     other.set_time(node.now_ms + 1000)
     persist_rdb.load_file(other)
     assert list(other.keyspace[0].data) == [b"kept"]
-    assert (other.rdb_last_load_keys_loaded, other.rdb_last_load_keys_expired) == (1, 1)
+    st = other.persist
+    assert (st.rdb_last_load_keys_loaded, st.rdb_last_load_keys_expired) == (1, 1)
 
 
 def test_replication_aux_restores_a_replicas_history():
@@ -181,15 +197,15 @@ def test_replication_aux_restores_a_replicas_history():
 
     class Link:
         replid, offset, client = "ab" * 20, 1234, None
-    node.repl_link = Link()
+    node.repl.link = Link()
     persist_rdb.save(node)
-    node.repl_link = None
+    node.repl.link = None
     replica = _node(replicaof="127.0.0.1 1")
     persist_rdb.load_file(replica)
-    assert (replica.replid, replica.master_repl_offset) == ("ab" * 20, 1234)
+    assert (replica.repl.replid, replica.repl.master_repl_offset) == ("ab" * 20, 1234)
     primary = _node()
     persist_rdb.load_file(primary)
-    assert getattr(primary, "replid", None) != "ab" * 20
+    assert primary.repl.replid != "ab" * 20
 
 
 def test_a_primary_rebases_its_history_on_the_dump_and_feeds_expired_keys():
@@ -202,24 +218,24 @@ def test_a_primary_rebases_its_history_on_the_dump_and_feeds_expired_keys():
 
     class Link:
         replid, offset, client = "cd" * 20, 5000, None
-    node.repl_link = Link()
+    node.repl.link = Link()
     persist_rdb.save(node)
     primary = _node()
     persist_rdb.load_file(primary)
-    assert primary.replid != "cd" * 20 and primary.replid2 == "cd" * 20
-    assert primary.second_repl_offset == 5001
+    assert primary.repl.replid != "cd" * 20 and primary.repl.replid2 == "cd" * 20
+    assert primary.repl.second_repl_offset == 5001
     fed = b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n"
-    assert primary.master_repl_offset == 5000 + len(fed)
-    rp = primary.repl_primary
+    assert primary.repl.master_repl_offset == 5000 + len(fed)
+    rp = primary.repl.primary
     assert bytes(rp.backlog) == fed and rp.backlog_off == 5001
     assert rp.try_partial("cd" * 20, 5001) == fed
     assert rp.try_partial("cd" * 20, 5002) is None      # past the old history's end
-    assert rp.try_partial(primary.replid, 5002) == fed[1:]
+    assert rp.try_partial(primary.repl.replid, 5002) == fed[1:]
     assert rp.try_partial("cd" * 20, 5000) is None
     assert rp.try_partial("ef" * 20, 5001) is None
     again = _node()                               # DEBUG RELOAD: no rebase
     persist_rdb.load_file(again, repl=False)
-    assert getattr(again, "replid2", None) in (None, "0" * 40)
+    assert again.repl.replid2 == "0" * 40
 
 
 def test_loading_state_refuses_commands_without_the_loading_flag():
@@ -244,7 +260,7 @@ def test_load_at_start_loads_the_dump(tmp_path):
     other = _node()
     trio.run(loading.load_at_start, other)
     assert dataset_digest(other.keyspace) == dataset_digest(node.keyspace)
-    assert getattr(other, "loading", None) is None and not other.keyspace.loading
+    assert other.persist.loading is None and not other.keyspace.loading
     trio.run(loading.load_at_start, _node())      # the same file again: fine
     os.unlink("dump.rdb")
     empty = _node()
@@ -269,7 +285,7 @@ def test_clients_get_loading_while_the_keys_are_put_in_place(monkeypatch):
                 await trio.sleep(0)
                 n = len(other.keyspace[0].data)
                 seen.append((n, execute(client, [b"GET", b"k1"])))
-                if getattr(other, "loading", None) is None and n == total:
+                if other.persist.loading is None and n == total:
                     break
     trio.run(main)
     partial = [reply for n, reply in seen if 0 < n < total]
@@ -282,13 +298,13 @@ def test_shutdown_saves_as_configured():
     node = _node(save="")
     _fill(node, 3)
     assert persist_rdb.on_shutdown(node) and not os.path.exists("dump.rdb")
-    node.shutdown_save = True                       # SHUTDOWN SAVE
+    node.persist.shutdown_save = True               # SHUTDOWN SAVE
     assert persist_rdb.on_shutdown(node) and os.path.exists("dump.rdb")
     os.unlink("dump.rdb")
     node = _node(save="3600 1")
     assert persist_rdb.on_shutdown(node) and os.path.exists("dump.rdb")
     os.unlink("dump.rdb")
-    node.shutdown_save = False                      # SHUTDOWN NOSAVE
+    node.persist.shutdown_save = False              # SHUTDOWN NOSAVE
     assert persist_rdb.on_shutdown(node) and not os.path.exists("dump.rdb")
 
 
@@ -302,6 +318,6 @@ def test_debug_reload_keeps_the_data():
 
 def test_no_shutdown_save_while_loading():
     node = _node(save="3600 1")
-    node.shutdown_save = True
+    node.persist.shutdown_save = True
     loading.begin(node, 0)
     assert persist_rdb.on_shutdown(node) and not os.path.exists("dump.rdb")

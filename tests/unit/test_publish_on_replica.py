@@ -2,7 +2,7 @@
 __sentinel__:hello PUBLISHes to) keeps its stream, offset and backlog its primary's."""
 from __future__ import annotations
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.execution.dispatch import execute
 from cluster.node import Node
 
@@ -48,7 +48,7 @@ def test_primary_propagates_publish():
 
 def test_replica_delivers_publish_but_does_not_propagate_it():
     node = Node()
-    node.repl_link = _Link()
+    node.repl.link = _Link()
     fed = _fed(node)
     sub = node.new_client()
     execute(sub, [b"SUBSCRIBE", b"__sentinel__:hello"])

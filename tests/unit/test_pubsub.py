@@ -1,12 +1,12 @@
 """Pub/Sub registry and commands without sockets: replies, counts, delivery, modes."""
 from __future__ import annotations
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.bus.cluster_node import attach
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute
 from cluster.node import Node
-from cluster.execution.pubsub import keyslot
+from slots import keyslot
 from cluster.resp.reply import encode
 
 

@@ -2,7 +2,7 @@
 reply; a replica's due keys read as absent but stay until the primary's DEL."""
 from __future__ import annotations
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.replication import primary as repl_primary
 from cluster.replication import replica as repl_replica
 from cluster.execution.dispatch import execute
@@ -63,7 +63,7 @@ def test_replconf_ack_and_getack_send_nothing():
 def _replica_node(clock=None):
     node = Node(clock=clock) if clock else Node()
     repl_replica.set_master(node, "127.0.0.1", 1)
-    link = node.repl_link
+    link = node.repl.link
     link.start_stream("a" * 40, 0)
     master = node.new_client("127.0.0.1:1")
     master.is_master_link = True

@@ -1,7 +1,7 @@
 """cluster.replication.primary's pure state: backlog, PSYNC acceptance, acks, limits (no sockets)."""
 from __future__ import annotations
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.replication import primary as repl_primary
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute
@@ -57,8 +57,8 @@ def test_partial_resync_from_backlog_and_psync2_previous_id():
     assert node.stats.sync_partial_ok == 1
     # After a promotion-style id shift, the previous id is accepted up to its end.
     old = primary.replid
-    node.replid2, node.second_repl_offset = old, primary.offset + 1
-    node.replid = "1" * 40
+    node.repl.replid2, node.repl.second_repl_offset = old, primary.offset + 1
+    node.repl.replid = "1" * 40
     assert primary.try_partial(old, primary.offset + 1) == b""
     assert primary.try_partial(old, primary.offset + 2) is None
     assert primary.try_partial("2" * 40, mid + 1) is None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.replication import primary as repl_primary
 from cluster.replication import replica as repl_replica
 from cluster.execution.dispatch import execute
@@ -11,12 +11,12 @@ from cluster.node import Node
 from cluster.replication.propagate import encode_command
 from cluster.replication.replica import LinkError, ReplicaLink, StreamParser
 from cluster.resp.reply import ReplyError
-from gossip.records import Flag
+from gossip.effects import BecamePrimary
 
 
 def _linked(node: Node, replid="a" * 40, offset=100) -> ReplicaLink:
     repl_replica.set_master(node, "127.0.0.1", 1)
-    link = node.repl_link
+    link = node.repl.link
     link.start_stream(replid, offset)
     client = node.new_client("127.0.0.1:1")
     client.is_master_link = True
@@ -61,7 +61,7 @@ def test_apply_executes_and_counts_every_byte():
     assert link.read_offset == 100 + half
     assert link.apply(data[half:]) is False
     assert link.offset == link.read_offset == 100 + len(data)
-    assert node.master_repl_offset == link.offset and node.replid == "a" * 40
+    assert node.repl.master_repl_offset == link.offset and node.repl.replid == "a" * 40
     assert node.keyspace[3].peek(b"k") == b"v"
     assert list(node.keyspace[3].peek(b"l")) == [b"a", b"b"]
     assert link.ack_command() == encode_command([b"REPLCONF", b"ACK", b"%d" % link.offset])
@@ -98,7 +98,7 @@ def test_readonly_and_masterdown_refusals():
 
 def test_info_and_role_shape_and_promotion():
     node = Node()
-    node.replid = "b" * 40
+    node.repl.replid = "b" * 40
     link = _linked(node, replid="c" * 40, offset=500)
     assert link.role_reply() == [b"slave", b"127.0.0.1", 1, b"connected", 500]
     pairs = dict(link.info_fields(node.now_ms))
@@ -106,9 +106,9 @@ def test_info_and_role_shape_and_promotion():
     assert "master_link_down_since_seconds" not in pairs
     c = node.new_client()
     assert execute(c, [b"REPLICAOF", b"no", b"one"]).__class__.__name__ == "Status"
-    assert node.repl_link is None and node.config["replicaof"] == ""
-    assert node.replid2 == "c" * 40 and node.second_repl_offset == 501
-    assert node.replid != "c" * 40 and node.master_repl_offset == 500
+    assert node.repl.link is None and node.config["replicaof"] == ""
+    assert node.repl.replid2 == "c" * 40 and node.repl.second_repl_offset == 501
+    assert node.repl.replid != "c" * 40 and node.repl.master_repl_offset == 500
     assert execute(c, [b"SET", b"k", b"v"]).__class__.__name__ == "Status"
 
 
@@ -118,9 +118,9 @@ def test_replicaof_errors():
     for bad in (b"x", b"65536", b"-1", b"01"):
         err = execute(c, [b"REPLICAOF", b"h", bad])
         assert isinstance(err, ReplyError) and err.message == "ERR Invalid master port"
-    assert node.repl_link is None
+    assert node.repl.link is None
     execute(c, [b"SLAVEOF", b"h", b"5"])
-    assert node.repl_link.port == 5
+    assert node.repl.link.port == 5
     assert execute(c, [b"CONFIG", b"GET", b"replicaof"]) == {b"replicaof": b"h 5"} or \
         execute(c, [b"CONFIG", b"GET", b"replicaof"]) == [b"replicaof", b"h 5"]
     assert execute(c, [b"REPLICAOF", b"H", b"5"]) == b"OK Already connected to specified master"
@@ -144,7 +144,7 @@ def test_stream_is_passed_on_verbatim_and_own_propagation_muted():
     c = node.new_client()
     execute(c, [b"SET", b"own", b"1"])         # a writable replica's own write: AOF only
     assert aof == [encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"own", b"1"])]
-    assert bytes(primary.backlog) == data and node.master_repl_offset == len(data)
+    assert bytes(primary.backlog) == data and node.repl.master_repl_offset == len(data)
     link.apply(encode_command([b"SET", b"c", b"3"]))       # the stream is in db 2 again
     assert aof[-1] == encode_command([b"SELECT", b"2"]) + encode_command([b"SET", b"c", b"3"])
 
@@ -152,22 +152,19 @@ def test_stream_is_passed_on_verbatim_and_own_propagation_muted():
 def test_cluster_mode_refuses_replicaof_and_follows_cluster_replicate():
     from tests.unit.test_cluster_commands import PEER, add_peer, make, run
     node, cl, c = make()
+    node.repl.supervising = True                     # as once the link supervisor runs
     assert err_of(run(c, "REPLICAOF", "127.0.0.1", "1")) == \
         "ERR REPLICAOF not allowed in cluster mode."
     add_peer(cl)                                     # PEER: a primary at 10.0.0.2:7200
-    repl_replica.follow_cluster(node)
-    assert node.repl_link is None                    # still a primary: nothing to follow
-    assert run(c, "CLUSTER", "REPLICATE", PEER) == b"OK"
-    repl_replica.follow_cluster(node)
-    link = node.repl_link
+    node.cron()
+    assert node.repl.link is None                    # still a primary: nothing to follow
+    assert run(c, "CLUSTER", "REPLICATE", PEER) == b"OK"     # FollowPrimary(PEER)
+    link = node.repl.link
     assert (link.host, link.port) == ("10.0.0.2", 7200)
     assert run(c, "ROLE") == [b"slave", b"10.0.0.2", 7200, b"connect", -1]
     # Promoted by the cluster (e.g. a failover): the link stops, the data stays.
-    me = cl.state.myself
-    me.flags = (me.flags & ~Flag.SLAVE) | Flag.MASTER
-    me.primary_id = None
-    repl_replica.follow_cluster(node)
-    assert node.repl_link is None and run(c, "ROLE")[0] == b"master"
+    cl.deliver(BecamePrimary())
+    assert node.repl.link is None and run(c, "ROLE")[0] == b"master"
 
 
 def err_of(reply) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.scripting import lua_libs
 from cluster.execution.dispatch import execute
 from cluster.node import Node

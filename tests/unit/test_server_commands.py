@@ -3,8 +3,8 @@ from collections import deque
 
 import pytest
 
-from cluster import commands  # noqa: F401
-from cluster.commands.server import validate_client_name
+from cluster.commands import registry  # noqa: F401
+from cluster.commands.checks import validate_client_name
 from cluster.commands.server_client import client_info_line
 from cluster.commands.server_debug import dataset_digest
 from cluster.config.live import Config
@@ -252,7 +252,7 @@ def test_slowlog():
 def test_time_lastsave_wait():
     node, c = make()
     assert execute(c, [b"TIME"]) == [b"1700000000", b"0"]
-    assert execute(c, [b"LASTSAVE"]) == node.last_save_s
+    assert execute(c, [b"LASTSAVE"]) == node.persist.last_save_s
     assert execute(c, [b"WAIT", b"0", b"0"]) == 0
     assert err(execute(c, [b"WAIT", b"x", b"0"])) == \
         "ERR value is not an integer or out of range"
@@ -276,4 +276,4 @@ def test_shutdown_arguments():
     assert not asked
     reply = execute(c, [b"SHUTDOWN", b"NOSAVE", b"NOW"])
     assert isinstance(reply, Block) and reply.timeout_ms is None
-    assert asked == [True] and node.shutdown_save is False
+    assert asked == [True] and node.persist.shutdown_save is False

@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cluster.commands import registry  # noqa: F401
+from cluster.commands.server_debug import dataset_digest
 from cluster.keyspace import snapshot
-from cluster.commands.sets import Set
+from cluster.keyspace.set import Set
 from cluster.resp.reply import OK, ReplyError, RespSet, SetReply
 from tests.unit.test_hashes import WRONGTYPE, Env
 
@@ -196,7 +198,6 @@ def test_rdb_snapshot_roundtrip(env):
 
 
 def test_digest_ignores_insertion_order():
-    from cluster.commands.server_debug import dataset_digest
     one, two = Env(), Env()
     one("SADD", "s", "a", "b", "c")
     two("SADD", "s", "c", "b", "a")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.bus.cluster_node import attach
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute

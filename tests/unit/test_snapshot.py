@@ -6,7 +6,7 @@ from collections import deque
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cluster.commands  # noqa: F401
+import cluster.commands.registry  # noqa: F401
 from cluster.keyspace import snapshot
 from cluster.execution.dispatch import execute
 from cluster.keyspace.databases import Keyspace

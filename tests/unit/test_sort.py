@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from cluster import commands  # noqa: F401
-from cluster.commands.sort import _sort_keys, strtod
+from cluster.commands import registry  # noqa: F401
+from cluster.commands.sort import sort_keys, strtod
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute
 from cluster.node import Node
@@ -60,5 +60,5 @@ def test_sets_zsets_and_keys(run):
     run("SET", "str", "x")
     assert run("SORT", "str").message.startswith("WRONGTYPE")
     argv = [b"SORT", b"l", b"BY", b"store", b"STORE", b"a", b"STORE", b"b"]
-    assert _sort_keys(argv) == [1, 7]
+    assert sort_keys(argv) == [1, 7]
     assert run("EXISTS", "dst") == 0

@@ -1,7 +1,7 @@
 """MULTI / EXEC / DISCARD / WATCH / UNWATCH on a Node without sockets."""
 from __future__ import annotations
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.execution.dispatch import execute
 from cluster.resp.outcomes import Block
 from cluster.node import Node

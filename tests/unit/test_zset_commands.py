@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.keyspace import snapshot
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute

@@ -2,7 +2,7 @@
 Redis walks the members in score order comparing members only, it does not return empty."""
 from __future__ import annotations
 
-from cluster import commands  # noqa: F401
+from cluster.commands import registry  # noqa: F401
 from cluster.execution.dispatch import execute
 from cluster.node import Node
 from cluster.keyspace.zset import ZSet

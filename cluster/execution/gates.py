@@ -1,0 +1,95 @@
+"""The gates: processCommand's checks between a command's arity check and its call.
+
+A gate is `gate(client, cmd, argv)` returning None (let the command through), an error
+text (the dispatcher refuses the command with it: `refusal.reject`), or a reply to send
+as is (QUEUED, a redirect already counted, an `Await` for a paused or held-back command).
+
+The node builds one `Gates` with every gate in Redis 7.0's processCommand order (see
+cluster/node.py) and the subsystem behind a gate turns it on while it can refuse anything:
+the cluster bus while attached, the replica side while replicating, the loader while
+loading, a pause while set, a MIGRATE while its keys are in flight. The dispatcher runs
+`gates.active`, the gates that are on, so a command pays only for the checks that can
+matter now.
+
+The gates that look at the client alone (authentication, the RESP2 Pub/Sub context, a
+running script, MULTI queueing) live here; the others live with their subsystems.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from cluster.resp.reply import QUEUED
+
+NOAUTH = "NOAUTH Authentication required."
+BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+        "NOSAVE.")
+NO_MULTI = "ERR Command not allowed inside a transaction"
+# What a RESP2 client in subscribed mode may run (processCommand's pubsub context).
+PUBSUB_ALLOWED = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                            "psubscribe", "punsubscribe", "quit", "reset"))
+# What a client in MULTI runs at once instead of queueing.
+MULTI_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
+
+Gate = Callable[..., object]
+
+
+class Gates:
+    """The ordered gates of one node and which of them are on."""
+
+    def __init__(self, order: list[tuple[str, Gate]], on: tuple[str, ...] = ()):
+        self.order = tuple(order)     # (name, gate) in processCommand's order
+        self.on = set(on)             # names of the gates that are on
+        self.active: tuple[Gate, ...] = ()   # the gates that are on, in order
+        self._rebuild()
+
+    def turn(self, name: str, on: bool = True) -> None:
+        """Switch gate `name` on or off (idempotent)."""
+        if (name in self.on) == on:
+            return
+        if on:
+            self.on.add(name)
+        else:
+            self.on.discard(name)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        known = {name for name, _ in self.order}
+        unknown = self.on - known
+        if unknown:
+            raise KeyError(f"no gate named {sorted(unknown)}")
+        self.active = tuple(gate for name, gate in self.order if name in self.on)
+
+
+def auth_gate(client, cmd, argv):
+    """authRequired: while a password is set, a client that has not authenticated may run
+    only the commands flagged no_auth (AUTH, HELLO, QUIT...)."""
+    if not client.authenticated and not cmd.no_auth:
+        return NOAUTH
+    return None
+
+
+def pubsub_gate(client, cmd, argv):
+    """A RESP2 client with subscriptions may only (un)subscribe, PING, QUIT and RESET."""
+    if client.flags_extra == "pubsub" and client.resp == 2 and cmd.name not in PUBSUB_ALLOWED:
+        return ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                "QUIT / RESET are allowed in this context" % cmd.name)
+    return None
+
+
+def busy_gate(client, cmd, argv):
+    """While a script runs past busy-reply-threshold, only commands flagged allow_busy
+    (SCRIPT KILL, SHUTDOWN NOSAVE, ...) run; the rest get -BUSY."""
+    if client.node.script_busy is not None and "allow_busy" not in cmd.flags:
+        return BUSY
+    return None
+
+
+def multi_gate(client, cmd, argv):
+    """Inside MULTI every command but the transaction's own is queued (QUEUED); commands
+    flagged no_multi are refused."""
+    if client.in_multi and cmd.name not in MULTI_CONTROL:
+        if cmd.no_multi:
+            return NO_MULTI
+        client.multi_queue.append((cmd, argv))
+        return QUEUED
+    return None

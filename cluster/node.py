@@ -34,21 +34,20 @@ from cluster.replication.state import ReplState
 
 
 def make_gates() -> gates.Gates:
-    """The dispatcher's gates in Redis 7.0's processCommand order. The ones that look at
-    the client alone are always on; the node and its subsystems turn the others on while
-    they can refuse anything."""
+    """The dispatcher's gates in Redis 7.0's processCommand order; the node and its
+    subsystems turn each on while it can refuse anything (cluster.execution.gates)."""
     return gates.Gates([
         ("auth", gates.auth_gate),              # requirepass set (Node._config_changed)
         ("routing", routing_gate),              # a cluster bus attached (attach_cluster)
         ("min-replicas", repl_primary.min_replicas_gate),   # min-replicas-to-write > 0
         ("replica", repl_replica.replica_gate),             # replicating a primary
-        ("pubsub", gates.pubsub_gate),          # always: RESP2 subscribed context
+        ("pubsub", gates.pubsub_gate),          # a client subscribed (RESP2 context)
         ("loading", loading_gate),              # loading the dataset at start-up
         ("busy", gates.busy_gate),              # a script past busy-reply-threshold
         ("pause", pause_gate),                  # CLIENT PAUSE / manual failover
-        ("multi", gates.multi_gate),            # always: MULTI queueing
+        ("multi", gates.multi_gate),            # a client in MULTI: queueing
         ("migrate", inflight_gate),             # keys of a MIGRATE in flight
-    ], on=("pubsub", "multi"))
+    ])
 
 
 class Node:
@@ -90,10 +89,9 @@ class Node:
         # The cluster bus side (cluster.bus.cluster_node.ClusterNode) when cluster-enabled;
         # attached by the process start-up (cli.server) or a test, None in standalone.
         self.cluster = None
-        # MIGRATE: keys held by migrations in flight (cluster.execution.inflight), how many
-        # are in flight, and the cached connections to targets (cluster.bus.migrate_io).
+        # MIGRATE: keys held by migrations in flight (cluster.execution.inflight) and the
+        # cached connections to targets (cluster.bus.migrate_io).
         self.inflight_keys: dict = {}
-        self.migrations = 0
         self.migrate_sockets = None
         self.repl = ReplState(self.rng)      # replication: ids, offsets, both sides' state
         self.persist = PersistState(self.start_ms // 1000)   # AOF, RDB saves, loading, shutdown
@@ -156,6 +154,7 @@ class Node:
         return client
 
     def remove_client(self, client: Client) -> None:
+        client.reset_multi()
         client.unwatch_all()
         self.pubsub.forget_client(client)
         if client.replica_link is not None and self.repl.primary is not None:

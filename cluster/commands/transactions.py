@@ -39,9 +39,7 @@ def _watched_key_expired(client) -> bool:
 def multi(client, argv):
     if client.in_multi:
         raise ReplyError("ERR MULTI calls can not be nested")
-    client.in_multi = True
-    client.multi_queue = []
-    client.multi_error = False
+    client.begin_multi()
     return OK
 
 

@@ -84,7 +84,17 @@ class Client:
         self.watched = []
         self.dirty_cas = False
 
+    def begin_multi(self) -> None:
+        """MULTI: commands are queued from now on (the MULTI gate)."""
+        self.in_multi = True
+        self.multi_queue = []
+        self.multi_error = False
+        self.node.gates.hold("multi")
+
     def reset_multi(self) -> None:
+        """The transaction is over (EXEC, DISCARD, a refused EXEC, RESET, a close)."""
+        if self.in_multi:
+            self.node.gates.release("multi")
         self.in_multi = False
         self.multi_queue = []
         self.multi_error = False

@@ -7,9 +7,10 @@ as is (QUEUED, a redirect already counted, an `Await` for a paused or held-back 
 The node builds one `Gates` with every gate in Redis 7.0's processCommand order (see
 cluster/node.py) and the subsystem behind a gate turns it on while it can refuse anything:
 the cluster bus while attached, the replica side while replicating, the loader while
-loading, a pause while set, a MIGRATE while its keys are in flight. The dispatcher runs
+loading, a pause while set. Gates that many holders share count them (`hold` / `release`):
+clients in MULTI, subscribed clients, MIGRATEs in flight. The dispatcher runs
 `gates.active`, the gates that are on, so a command pays only for the checks that can
-matter now.
+matter now (a plain standalone node runs none).
 
 The gates that look at the client alone (authentication, the RESP2 Pub/Sub context, a
 running script, MULTI queueing) live here; the others live with their subsystems.
@@ -39,6 +40,7 @@ class Gates:
     def __init__(self, order: list[tuple[str, Gate]], on: tuple[str, ...] = ()):
         self.order = tuple(order)     # (name, gate) in processCommand's order
         self.on = set(on)             # names of the gates that are on
+        self.holders: dict[str, int] = {}    # name -> how many hold it on (hold/release)
         self.active: tuple[Gate, ...] = ()   # the gates that are on, in order
         self._rebuild()
 
@@ -51,6 +53,22 @@ class Gates:
         else:
             self.on.discard(name)
         self._rebuild()
+
+    def hold(self, name: str) -> None:
+        """One more reason for gate `name` to be on (a client entered MULTI, ...)."""
+        count = self.holders.get(name, 0) + 1
+        self.holders[name] = count
+        if count == 1:
+            self.turn(name, True)
+
+    def release(self, name: str) -> None:
+        """One reason less; the gate goes off with the last one."""
+        count = self.holders.get(name, 0) - 1
+        if count > 0:
+            self.holders[name] = count
+            return
+        self.holders.pop(name, None)
+        self.turn(name, False)
 
     def _rebuild(self) -> None:
         known = {name for name, _ in self.order}
@@ -69,7 +87,8 @@ def auth_gate(client, cmd, argv):
 
 
 def pubsub_gate(client, cmd, argv):
-    """A RESP2 client with subscriptions may only (un)subscribe, PING, QUIT and RESET."""
+    """A RESP2 client with subscriptions may only (un)subscribe, PING, QUIT and RESET.
+    On while any client is subscribed (cluster.execution.pubsub holds it)."""
     if client.flags_extra == "pubsub" and client.resp == 2 and cmd.name not in PUBSUB_ALLOWED:
         return ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                 "QUIT / RESET are allowed in this context" % cmd.name)
@@ -86,7 +105,7 @@ def busy_gate(client, cmd, argv):
 
 def multi_gate(client, cmd, argv):
     """Inside MULTI every command but the transaction's own is queued (QUEUED); commands
-    flagged no_multi are refused."""
+    flagged no_multi are refused. On while any client is in MULTI (Client.begin_multi)."""
     if client.in_multi and cmd.name not in MULTI_CONTROL:
         if cmd.no_multi:
             return NO_MULTI

@@ -42,8 +42,7 @@ def hold(node, keys: list[bytes]) -> Migration:
     held = node.inflight_keys
     for key in keys:
         held.setdefault(key, migration)
-    node.migrations += 1
-    node.gates.turn("migrate", True)
+    node.gates.hold("migrate")
     return migration
 
 
@@ -55,9 +54,7 @@ def release(migration: Migration) -> None:
     for key in migration.keys:
         if held.get(key) is migration:
             del held[key]
-    node.migrations -= 1
-    if not node.migrations:
-        node.gates.turn("migrate", False)
+    node.gates.release("migrate")
     migration.done.set()
 
 

@@ -36,9 +36,16 @@ def subscription_count(client, kind: str) -> int:
 
 
 def _update_mode(client) -> None:
-    """CLIENT_PUBSUB: set while the client has any subscription at all."""
+    """CLIENT_PUBSUB: set while the client has any subscription at all; the node's Pub/Sub
+    gate is on while any client has it."""
     subscribed = bool(client.channels or client.patterns or client.shard_channels)
+    if subscribed == (client.flags_extra == "pubsub"):
+        return
     client.flags_extra = "pubsub" if subscribed else ""
+    if subscribed:
+        client.node.gates.hold("pubsub")
+    else:
+        client.node.gates.release("pubsub")
 
 
 class PubSub:
@@ -67,7 +74,7 @@ class PubSub:
                 elif kind == "shard":
                     self.slot_channels.setdefault(keyslot(name), {})[name] = None
             subscribers[client] = None
-            client.flags_extra = "pubsub"
+            _update_mode(client)
         return Push([word, name, subscription_count(client, kind)])
 
     def unsubscribe(self, client, kind: str, name: bytes) -> Push:

@@ -45,9 +45,35 @@ class Waiting(dict):
 
 class Blocked:
     """A parked client CLIENT UNBLOCK can find in WAITERS (a Waiter on keys, or WAIT's
-    cluster.replication.wait_block.WaitBlock): subclasses have client, reply, done and _event."""
+    cluster.replication.wait_block.WaitBlock): subclasses have client, reply, done and
+    _event, and say how they park (`_park`)."""
 
     __slots__ = ()
+
+    async def wait(self, timeout_ms: int | None):
+        """The connection's side: park until finished or timed out (None: forever) while
+        watching for a hang-up; return the reply."""
+        client = self.client
+        node = client.node
+        deadline = math.inf if timeout_ms is None else trio.current_time() + timeout_ms / 1000
+        client.blocked = True
+        try:
+            async with trio.open_nursery() as nursery:
+                if client.fd >= 0:
+                    nursery.start_soon(watch_hangup, client)
+                await self._park(node, deadline)
+                nursery.cancel_scope.cancel()
+        finally:
+            client.blocked = False
+            if not self.done:               # the connection went away: leave no trace
+                self.done = True
+                self.unregister()
+        node.set_time()
+        return self.reply
+
+    async def _park(self, node, deadline: float) -> None:
+        """Until `finish` ran (served, timed out, unblocked, redirected)."""
+        raise NotImplementedError
 
     def finish(self, reply) -> None:
         """End the wait with `reply` (served, timed out, unblocked, redirected)."""
@@ -111,28 +137,8 @@ class Waiter(Blocked):
                 del blocking[key]
         self._unlist()
 
-    async def wait(self, timeout_ms: int | None):
-        """The connection's side: park until finished or timed out; return the reply."""
-        client = self.client
-        node = client.node
-        self._event = trio.Event()
-        deadline = math.inf if timeout_ms is None else trio.current_time() + timeout_ms / 1000
-        client.blocked = True
-        try:
-            async with trio.open_nursery() as nursery:
-                if client.fd >= 0:
-                    nursery.start_soon(watch_hangup, client)
-                await self._park(node, deadline)
-                nursery.cancel_scope.cancel()
-        finally:
-            client.blocked = False
-            if not self.done:               # the connection went away: leave no trace
-                self.done = True
-                self.unregister()
-        node.set_time()
-        return self.reply
-
     async def _park(self, node, deadline: float) -> None:
+        self._event = trio.Event()
         while not self.done:
             step = deadline
             if node.cluster is not None:

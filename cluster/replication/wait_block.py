@@ -6,12 +6,11 @@ the UNBLOCKED error. A `Block`'s `ready` (the connection awaits `wait(timeout_ms
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import trio
 
-from cluster.execution.blocking import WAITERS, Blocked, watch_hangup
+from cluster.execution.blocking import WAITERS, Blocked
 
 
 class WaitBlock(Blocked):
@@ -34,27 +33,11 @@ class WaitBlock(Blocked):
     def _enough(self) -> bool:
         return self.primary is not None and self.count() >= self.numreplicas
 
-    async def wait(self, timeout_ms: int | None):
-        client = self.client
-        node = client.node
-        deadline = math.inf if timeout_ms is None else trio.current_time() + timeout_ms / 1000
-        client.blocked = True
-        try:
-            async with trio.open_nursery() as nursery:
-                if client.fd >= 0:
-                    nursery.start_soon(watch_hangup, client)
-                with trio.move_on_at(deadline):
-                    while not self.done and not self._enough():
-                        await self._next_event()
-                nursery.cancel_scope.cancel()
-            self.finish(self.count())    # enough acks or timed out (no-op when unblocked)
-        finally:
-            client.blocked = False
-            if not self.done:            # the connection went away: leave no trace
-                self.done = True
-                self.unregister()
-        node.set_time()
-        return self.reply
+    async def _park(self, node, deadline: float) -> None:
+        with trio.move_on_at(deadline):
+            while not self.done and not self._enough():
+                await self._next_event()
+        self.finish(self.count())        # enough acks or timed out (no-op when unblocked)
 
     async def _next_event(self) -> None:
         """Until finished (CLIENT UNBLOCK) or, with replicas, the next ack."""

@@ -15,6 +15,7 @@ from gossip.messages import Header, Message, MsgType
 from gossip.records import Flag, NodeRecord, SlotBitmap
 from gossip.state import ClusterConfig, ClusterError, ClusterState
 from gossip.transport import BusTransport
+from tests.unit.test_gossip_manual import build as three_primaries
 
 T0 = 1_700_000_000_000
 ME, P1, P2, P3 = "a" * 40, "b" * 40, "c" * 40, "d" * 40
@@ -27,23 +28,10 @@ def roles(effects) -> list:
 
 
 def build(me_primary: str | None = P1, node_timeout: int = 1000, **config) -> ClusterState:
-    """Myself (ME) plus primaries P1 (slots 0-99, epoch 1), P2 (100-199, 2) and P3
-    (200-16383, 3), each with a connected outbound link; myself replicates `me_primary`
-    (None: myself is a primary without slots). No effect is left pending."""
-    st = ClusterState(ClusterConfig(port=30001, cport=40001, node_timeout=node_timeout,
-                                    **config), random.Random(3), T0, ME)
-    st.myself.ip = "127.0.0.1"
-    ranges = {P1: range(0, 100), P2: range(100, 200), P3: range(200, 16384)}
-    for link, (node_id, slots) in enumerate(ranges.items(), start=1):
-        node = NodeRecord(id=node_id, ip="127.0.0.1", port=30001 + link,
-                          cport=40001 + link, flags=Flag.MASTER, config_epoch=link,
-                          pong_received=T0, data_received=T0, created=T0)
-        st.add_node(node)
-        node.link, node.link_up = link, True
-        st.outbound[link] = node
-        for slot in slots:
-            st.add_slot(node, slot)
-    st.current_epoch = 3
+    """test_gossip_manual's topology (myself ME plus primaries P1, P2, P3 with links);
+    myself replicates `me_primary` through CLUSTER REPLICATE (None: myself is a primary
+    without slots). No effect is left pending."""
+    st = three_primaries(None, node_timeout=node_timeout, **config)
     if me_primary is not None:
         assert roles(st.replicate(me_primary, 0, T0)) == [FollowPrimary(me_primary)]
     return st

@@ -15,6 +15,7 @@ import trio
 from cluster import REDIS_VERSION, __version__
 from cluster.config.live import Config, ConfigFileError, ConfigOpenError
 from cluster.config.file import options_text, read_config_file
+from cluster.acl.startup import AclStartupError
 from cluster.base.log import Logger
 from cluster.bus.cluster_node import ClusterStartError, attach
 from cluster.node import Node
@@ -48,6 +49,18 @@ def load_config(args: list[str], stdin=None) -> Config:
     return config
 
 
+def banner(mode: str, port: int) -> str:
+    """What Redis's ASCII logo tells (version, mode, port, PID; test harnesses wait for
+    its ` PID: <pid>`), in a plain box of our own."""
+    lines = [f"pyredis-cluster {__version__}, compatible with Redis {REDIS_VERSION} (64 bit)",
+             f"Running in {mode} mode",
+             f"Port: {port}",
+             f"PID: {os.getpid()}"]
+    width = max(len(line) for line in lines) + 2
+    rule = "+" + "-" * width + "+"
+    return "\n".join([rule] + [f"| {line.ljust(width - 1)}|" for line in lines] + [rule]) + "\n\n"
+
+
 def run_server(args: list[str]) -> int:
     try:
         config = load_config(list(args))
@@ -70,7 +83,11 @@ def run_server(args: list[str]) -> int:
     if config["daemonize"]:
         log.warning("daemonize is not supported: running in the foreground")
     log.role = "M"
-    node = Node(config, log=log)
+    try:
+        node = Node(config, log=log)
+    except AclStartupError as err:
+        log.warning(str(err))
+        return 1
     if config["cluster-enabled"]:
         try:
             attach(node, config["cluster-config-file"])
@@ -78,7 +95,10 @@ def run_server(args: list[str]) -> int:
             log.warning(str(err))
             return 1
     mode = "cluster" if config["cluster-enabled"] else "standalone"
-    log.notice(f"Running mode={mode}, port={config['port']}.")
+    if config["always-show-logo"] or (not config["logfile"] and sys.stdout.isatty()):
+        log.raw(banner(mode, config["port"]))
+    else:
+        log.notice(f"Running mode={mode}, port={config['port']}.")
     log.warning("Server initialized")
     pidfile = config["pidfile"]
     if pidfile:

@@ -12,6 +12,7 @@ otherwise). Lowest first:
     encoding     DUMP payloads and RDB files (Redis's object encodings)
     execution    the command table, dispatch and its gates (routing, pause, MIGRATE in
                  flight), blocking, pub/sub, clients, stats
+    acl          users, their rules and selectors, the permission check, ACL LOG, aclfile
     replication  the propagation point, the primary side, the replica side
     persistence  RDB files, the AOF, the start-up load, shutdown
     scripting    Lua over lupa
@@ -26,5 +27,5 @@ A lower layer never calls up by import: it is handed what it needs (the dispatch
 """
 __version__ = "0.1.0"
 REDIS_VERSION = "7.0.15"
-LAYERS = ("base", "resp", "config", "keyspace", "encoding", "execution", "replication",
+LAYERS = ("base", "resp", "config", "keyspace", "encoding", "execution", "acl", "replication",
           "persistence", "scripting", "bus", "commands", "node", "server")

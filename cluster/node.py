@@ -11,6 +11,9 @@ import time
 from typing import Callable
 
 from cluster import REDIS_VERSION, __version__
+from cluster.acl import gate as acl_gate
+from cluster.acl import startup as acl_startup
+from cluster.acl.users import Acl
 from cluster.base.log import Logger
 from cluster.commands import registry  # noqa: F401  (registers every command in the table)
 from cluster.config.live import Config
@@ -37,7 +40,8 @@ def make_gates() -> gates.Gates:
     """The dispatcher's gates in Redis 7.0's processCommand order; the node and its
     subsystems turn each on while it can refuse anything (cluster.execution.gates)."""
     return gates.Gates([
-        ("auth", gates.auth_gate),              # requirepass set (Node._config_changed)
+        ("auth", acl_gate.auth_gate),           # the default user needs a password or is off
+        ("acl", acl_gate.acl_gate),             # some user has fewer rights than all
         ("routing", routing_gate),              # a cluster bus attached (attach_cluster)
         ("min-replicas", repl_primary.min_replicas_gate),   # min-replicas-to-write > 0
         ("replica", repl_replica.replica_gate),             # replicating a primary
@@ -74,9 +78,12 @@ class Node:
         self.propagator = Propagator()       # the one propagation point (replicas, AOF)
         self.gates = make_gates()            # processCommand's checks, in order (dispatch)
         self.execute = execute               # the dispatcher, for code that re-runs commands
+        # The ACL users (cluster.acl): made before any client, which starts as `default`.
+        self.acl = Acl(self.config["acl-pubsub-default"])
+        self.acl.listeners.append(self._user_changed)
         self.clients: dict[int, Client] = {}   # id -> connected client (CLIENT LIST)
         self._next_client_id = 1             # CLIENT ID of the next connection
-        self.requirepass = self.config["requirepass"]   # cached: AUTH and new clients read it
+        self.current_client: Client | None = None   # whose command runs (dispatch)
         self.slowlog_threshold = self.config["slowlog-log-slower-than"]   # cached: per call
         # -- observability ----------------------------------------------------------------
         self.stats = Stats()                 # INFO counters, per-command stats
@@ -100,7 +107,12 @@ class Node:
         # -- hooks the I/O edge installs --------------------------------------------------
         self.request_shutdown: Callable[[], None] = lambda: None   # SHUTDOWN, signals
         self.config.listeners.append(self._config_changed)
-        self._config_changed("requirepass", self.requirepass)
+        self._config_changed("requirepass", self.config["requirepass"])
+        self._config_changed("acllog-max-len", self.config["acllog-max-len"])
+        # The `user` lines or the aclfile (AclStartupError: the node must not start).
+        acl_startup.load_at_startup(self.acl, self.config, self.log)
+        self._user_changed("default", False)
+        self.config.rewrite_users = lambda: acl_startup.rewrite_lines(self.acl, self.config)
         self._config_changed("min-replicas-to-write", self.config["min-replicas-to-write"])
 
     def attach_cluster(self, cluster) -> None:
@@ -146,9 +158,14 @@ class Node:
                     client.kill()
 
     # -- clients ------------------------------------------------------------------
-    def new_client(self, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
-        client = Client(self, self._next_client_id, addr, laddr, fd)
+    def take_client_id(self) -> int:
+        """The next CLIENT ID (a connection refused in protected mode takes one too:
+        Redis creates its client before the check)."""
         self._next_client_id += 1
+        return self._next_client_id - 1
+
+    def new_client(self, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
+        client = Client(self, self.take_client_id(), addr, laddr, fd)
         self.clients[client.id] = client
         self.stats.connections_received += 1
         return client
@@ -179,8 +196,12 @@ class Node:
 
     def _config_changed(self, name: str, value) -> None:
         if name == "requirepass":
-            self.requirepass = value
-            self.gates.turn("auth", bool(value))
+            self.acl.set_requirepass(value or "")
+            self._user_changed("default", False)
+        elif name == "acllog-max-len":
+            self.acl.log.max_len = value
+        elif name == "acl-pubsub-default":
+            self.acl.pubsub_default = value
         elif name == "min-replicas-to-write":
             self.gates.turn("min-replicas", bool(value))
         elif name == "slowlog-log-slower-than":
@@ -189,6 +210,13 @@ class Node:
             self.log.configure(value, self.log.path)
         elif name == "appendonly":
             persist_aof.set_appendonly(self, value)     # start / stop the AOF
+
+    def _user_changed(self, name: str, deleted: bool) -> None:
+        """A user was changed, deleted or replaced (ACL SETUSER / DELUSER / LOAD,
+        requirepass): gates follow, and clients lose what they may no longer have."""
+        self.gates.turn("auth", acl_gate.auth_wanted(self.acl))
+        self.gates.turn("acl", acl_gate.acl_wanted(self.acl))
+        acl_gate.disconnect_clients(self, name, deleted)
 
     @property
     def pid(self) -> int:

@@ -173,11 +173,12 @@ class RealRedis(ServerProcess):
 
     what = "redis-server"
 
-    def __init__(self, args: list[str]):
+    def __init__(self, args: list[str], conf: Path | None = None):
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.port = free_port()
         self.args = list(args)
+        self.conf = conf                 # started as `redis-server <conf> --port ...` if given
         # A directory of its own: a dump.rdb or nodes.conf left by one server must never
         # be loaded by the next (a later `--dir` in args still wins).
         self.workdir = tempfile.mkdtemp(prefix=f"real-redis-{self.port}-")
@@ -185,7 +186,8 @@ class RealRedis(ServerProcess):
     def _popen(self) -> subprocess.Popen:
         os.makedirs(self.workdir, exist_ok=True)     # a restart after stop() removed it
         return subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            ["redis-server", *([str(self.conf)] if self.conf is not None else []),
+             "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--dir", self.workdir, *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -22,13 +22,16 @@ class Logger:
             self.path = path
             self._file = None
 
-    def _write(self, level: int, message: str) -> None:
+    def _write(self, level: int, message: str, raw: bool = False) -> None:
         if level < self.level:
             return
-        now = time.time()
-        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
-        line = f"{os.getpid()}:{self.role} {stamp}.{int(now * 1000) % 1000:03d} " \
-               f"{_MARKS[level]} {message}\n"
+        if raw:
+            line = message
+        else:
+            now = time.time()
+            stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
+            line = f"{os.getpid()}:{self.role} {stamp}.{int(now * 1000) % 1000:03d} " \
+                   f"{_MARKS[level]} {message}\n"
         # Client bytes reach messages as lone surrogates: write them, never fail on them.
         line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         if self.path:
@@ -54,3 +57,7 @@ class Logger:
 
     def warning(self, message: str) -> None:
         self._write(3, message)
+
+    def raw(self, text: str) -> None:
+        """Text as it is, at notice level (serverLogRaw with LL_RAW: the start-up banner)."""
+        self._write(2, text, raw=True)

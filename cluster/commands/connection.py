@@ -1,8 +1,7 @@
 """Connection commands: PING, ECHO, SELECT, AUTH, HELLO, QUIT, RESET."""
 from __future__ import annotations
 
-import hmac
-
+from cluster.acl.gate import log_auth_failure
 from cluster.commands.args import parse_int
 from cluster.commands.checks import validate_client_name
 from cluster.resp.reply import OK, PONG, ReplyError, Status
@@ -48,14 +47,14 @@ def select(client, argv):
     return OK
 
 
-def _check_password(client, user: bytes, password: bytes) -> bool:
-    """The default user is the only user: it has the requirepass password (or nopass)."""
-    required = client.node.requirepass
-    if user != b"default":
-        return False
-    if not required:
-        return True
-    return hmac.compare_digest(password, required.encode("utf-8", "surrogateescape"))
+def _authenticate(client, command: bytes, user: bytes, password: bytes) -> None:
+    """ACLAuthenticateUser: log in as `user`, or log the failure and refuse."""
+    found = client.node.acl.authenticate(user, password)
+    if found is None:
+        log_auth_failure(client, command, user)
+        raise ReplyError(_WRONGPASS)
+    client.authenticated = True
+    client.user = found
 
 
 @command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
@@ -65,16 +64,12 @@ def auth(client, argv):
     if len(argv) > 3:
         raise ReplyError("ERR syntax error")
     if len(argv) == 2:
-        if not client.node.requirepass:
+        if client.node.acl.default.nopass:
             raise ReplyError(_NO_PASSWORD)
         user, password = b"default", argv[1]
     else:
         user, password = argv[1], argv[2]
-    if not _check_password(client, user, password):
-        client.node.log.verbose("AUTH failed")
-        raise ReplyError(_WRONGPASS)
-    client.authenticated = True
-    client.user = user.decode("utf-8", "replace")
+    _authenticate(client, argv[0], user, password)
     return OK
 
 
@@ -115,10 +110,7 @@ def hello(client, argv):
             raise ReplyError("ERR Syntax error in HELLO option '%s'" %
                              argv[i].decode("utf-8", "replace"))
     if auth_pair is not None:
-        if not _check_password(client, *auth_pair):
-            raise ReplyError(_WRONGPASS)
-        client.authenticated = True
-        client.user = auth_pair[0].decode("utf-8", "replace")
+        _authenticate(client, argv[0], *auth_pair)
     if not client.authenticated:
         raise ReplyError(_HELLO_NOAUTH)
     if setname is not None:
@@ -150,6 +142,6 @@ def reset(client, argv):
     client.asking = False
     client.no_evict = False
     client.no_touch = False
-    client.authenticated = not client.node.requirepass
-    client.user = "default"
+    client.user = client.node.acl.default      # clientSetDefaultAuth
+    client.authenticated = client.user.nopass and client.user.enabled
     return Status(b"RESET")

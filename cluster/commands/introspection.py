@@ -7,9 +7,9 @@ are maps.
 """
 from __future__ import annotations
 
-from cluster.commands.args import string2ll
 from cluster.base.glob import compile_glob
 from cluster.resp.reply import ReplyError, SetReply, Status
+from cluster.execution import keyspecs
 from cluster.execution.table import TABLE, Command, command, subcommand
 
 # The order Redis lists these in; flags not named here (sentinel, may_replicate, ...)
@@ -174,77 +174,15 @@ def all_commands():
 
 
 # -- key extraction from key specs ----------------------------------------------------
-def has_keys(cmd: Command) -> bool:
-    if cmd.getkeys is not None:
-        return True
-    return any("not_key" not in key_spec_flags(s.get("flags", ())) for s in cmd.key_specs)
-
-
-def _begin(spec: dict, argv: list[bytes]) -> int | None:
-    """Where a key spec's search starts; None to skip the spec."""
-    bs = spec.get("begin_search", {})
-    kind, params = bs.get("type"), bs.get("spec", {})
-    argc = len(argv)
-    if kind == "index":
-        first = params["index"]
-        if first >= argc:       # Redis 7.0: out of bounds makes the whole lookup invalid
-            raise ValueError("index beyond argc")
-        return first
-    if kind == "keyword":
-        word = _text(params["keyword"]).lower()
-        start = params["startfrom"]
-        # Forward up to (not including) the last argument, or backward down to argv[2].
-        idx = range(start, argc - 1) if start > 0 else range(argc + start, 1, -1)
-        for i in idx:
-            if not 1 <= i < argc:
-                break
-            if argv[i].lower() == word:
-                return i + 1
-        return None
-    raise ValueError("unknown begin_search")
+has_keys = keyspecs.has_key_specs
 
 
 def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]] | None:
     """(position, flags) of each key per the key specs; None if the specs can't tell."""
-    argc = len(argv)
-    found = []
-    for spec in cmd.key_specs:
-        flags = key_spec_flags(spec.get("flags", ()))
-        try:
-            first = _begin(spec, argv)
-        except (ValueError, KeyError):
-            return None
-        if first is None:
-            continue
-        fk = spec.get("find_keys", {})
-        kind, params = fk.get("type"), fk.get("spec", {})
-        if kind == "range":
-            step, lastkey, limit = params["keystep"], params["lastkey"], params.get("limit", 0)
-            if lastkey >= 0:
-                last = first + lastkey
-            elif not limit:
-                last = argc + lastkey
-            else:
-                last = first + ((argc - first) // limit + lastkey)
-        elif kind == "keynum":
-            at = first + params["keynumidx"]
-            if at >= argc:
-                return None
-            numkeys = string2ll(argv[at])
-            if numkeys is None or numkeys < 0:
-                return None
-            first += params["firstkey"]
-            last = first + numkeys - 1
-            step = params["keystep"]
-        else:
-            return None
-        if last >= argc or last < first or first >= argc:
-            return None                 # out of bounds: a syntax error the command reports
-        for i in range(first, last + 1, max(step, 1)):
-            found.append((i, flags))
-        if "incomplete" in flags:
-            return None
-    return found
+    found = keyspecs.keys_from_specs(cmd, argv)
+    if found is None:
+        return None
+    return [(pos, key_spec_flags(spec.get("flags", ()))) for pos, spec in found]
 
 
 def keys_and_flags(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:

@@ -19,6 +19,7 @@ from cluster.commands import (  # noqa: F401
     server,
     server_client,
     server_debug,
+    acl,
     strings,
     lcs,
     strings_docs,

@@ -5,6 +5,7 @@ The CLIENT LIST / CLIENT INFO line has Redis 7.0.15's fields in its order.
 from __future__ import annotations
 
 from cluster.execution import pause
+from cluster.execution.client_info import client_info_line, client_type
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.checks import validate_client_name
 from cluster.commands.help import help_reply
@@ -65,61 +66,6 @@ _HELP = [
 CLIENT_TYPES = {"normal": "normal", "slave": "replica", "replica": "replica",
                 "pubsub": "pubsub", "master": "master"}
 
-
-
-def client_type(client) -> str:
-    if client.is_master_link:
-        return "master"
-    if client.is_replica:
-        return "replica"
-    if (client.channels or client.patterns or client.shard_channels
-            or client.flags_extra == "pubsub"):
-        return "pubsub"
-    return "normal"
-
-
-def _flags(client) -> str:
-    out = ""
-    if client.is_replica:
-        out += "S"
-    if client.is_master_link:
-        out += "M"
-    if client_type(client) == "pubsub":
-        out += "P"
-    if client.in_multi:
-        out += "x"
-    if client.blocked:
-        out += "b"
-    if client.dirty_cas:
-        out += "d"
-    if client.close_after_reply:
-        out += "c"
-    if client.readonly:
-        out += "r"
-    if client.no_evict:
-        out += "e"
-    return out or "N"
-
-
-def client_info_line(client, current: str | None = None, argv=None) -> str:
-    """One CLIENT LIST line (without the newline). `current`: the running command's name
-    when `client` is the caller (Redis shows the command being executed)."""
-    now = client.node.now_ms
-    qbuf = client.parser.pending_bytes() if client.parser is not None else 0
-    argv_mem = sum(len(a) for a in argv) if argv else 0
-    multi_mem = sum(sum(len(a) for a in args) for _, args in client.multi_queue)
-    tot_mem = 1024 + qbuf + argv_mem + multi_mem
-    name = client.name.decode("utf-8", "replace")
-    return (
-        f"id={client.id} addr={client.addr} laddr={client.laddr} fd={client.fd} "
-        f"name={name} age={max(0, (now - client.created_ms) // 1000)} "
-        f"idle={max(0, (now - client.last_interaction_ms) // 1000)} flags={_flags(client)} "
-        f"db={client.db.id} sub={len(client.channels)} "
-        f"psub={len(client.patterns)} ssub={len(client.shard_channels)} "
-        f"multi={len(client.multi_queue) if client.in_multi else -1} qbuf={qbuf} "
-        f"qbuf-free=0 argv-mem={argv_mem} multi-mem={multi_mem} rbs=0 rbp=0 obl=0 oll=0 "
-        f"omem=0 tot-mem={tot_mem} events=r cmd={current or client.last_cmd} "
-        f"user={client.user} redir=-1 resp={client.resp}")
 
 
 def _lines(caller, clients, current: str, argv) -> Verbatim:
@@ -292,9 +238,9 @@ def client_kill(client, argv):
             elif opt == b"laddr":
                 laddr = text
             elif opt == b"user":
-                if value != b"default":
+                user = node.acl.users.get(text)
+                if user is None:
                     raise ReplyError(f"ERR No such user '{text}'")
-                user = text
             elif opt == b"skipme":
                 if value.lower() not in (b"yes", b"no"):
                     raise ReplyError(SYNTAX)
@@ -313,7 +259,7 @@ def client_kill(client, argv):
             continue
         if cid and other.id != cid:
             continue
-        if user is not None and other.user != user:
+        if user is not None and other.user is not user:
             continue
         if other is client and skipme:
             continue

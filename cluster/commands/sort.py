@@ -12,11 +12,12 @@ import math
 import re
 from collections import deque
 
+from cluster.acl.check import unrestricted_key_access
 from cluster.commands.args import NOT_INT, SYNTAX, string2ll
 from cluster.keyspace.databases import WRONGTYPE, type_name
 from cluster.keyspace.notify import GENERIC, LIST, notify
 from cluster.resp.reply import ReplyError
-from cluster.execution.table import command
+from cluster.execution.table import command, lookup
 
 NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 _FLOAT = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan"
@@ -103,6 +104,13 @@ def _elements(value, kind: str) -> list[bytes]:
     return members
 
 
+def _reads_every_key(client, argv) -> bool:
+    """BY and GET read keys no key spec names: the user must be allowed to read any key
+    (ACLUserCheckCmdWithUnrestrictedKeyAccess with CMD_KEY_ACCESS)."""
+    user = client.user
+    return user is None or unrestricted_key_access(user, lookup(argv), argv, True, False)
+
+
 def _generic(client, argv, readonly: bool):
     desc = alpha = dontsort = False
     limit_start, limit_count = 0, -1
@@ -134,10 +142,16 @@ def _generic(client, argv, readonly: bool):
                 dontsort = True
             elif cluster:
                 raise ReplyError("ERR BY option of SORT denied in Cluster mode.")
+            elif not _reads_every_key(client, argv):
+                raise ReplyError("ERR BY option of SORT denied due to insufficient ACL "
+                                 "permissions.")
             j += 1
         elif word == b"get" and left >= 1:
             if cluster:
                 raise ReplyError("ERR GET option of SORT denied in Cluster mode.")
+            if not _reads_every_key(client, argv):
+                raise ReplyError("ERR GET option of SORT denied due to insufficient ACL "
+                                 "permissions.")
             gets.append(argv[j + 1])
             j += 1
         else:

@@ -11,12 +11,21 @@ since logically it did not change. WATCH settles that case by expiring such a ke
 """
 from __future__ import annotations
 
+from cluster.acl.check import check_command
+from cluster.acl.gate import log_denial
 from cluster.execution import dispatch
 from cluster.resp.outcomes import Block
 from cluster.resp.reply import NULL_ARRAY, OK, ReplyError
 from cluster.execution.table import TABLE, command
 
 _EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+# EXEC checks each queued command's ACL again: the rules may have changed since MULTI.
+_ACL_CHANGED = ("NOPERM ACLs rules changed between the moment the transaction was "
+                "accumulated and the EXEC call. This command is no longer allowed for the "
+                "following reason: %s")
+_ACL_REASONS = {"command": "no permission to execute the command or subcommand",
+                "key": "no permission to touch the specified keys",
+                "channel": "no permission to access one of the channels used as arguments"}
 
 
 def _discard(client) -> None:
@@ -63,7 +72,13 @@ def exec_(client, argv):
     replies = []
     propagator.begin_transaction()
     try:
+        user = client.user
         for cmd, cmd_argv in queue:
+            denied = None if user is None else check_command(user, cmd, cmd_argv)
+            if denied is not None:
+                log_denial(client, denied, "multi")
+                replies.append(ReplyError(_ACL_CHANGED % _ACL_REASONS[denied.reason]))
+                continue
             reply = dispatch.call(client, cmd, cmd_argv)
             if reply.__class__ is Block:
                 reply = reply.reply         # never block inside EXEC

@@ -25,6 +25,8 @@ class ConfigFile:
     _by_name: dict[str, Directive]
     _canonical: list[Directive]
     values: dict[str, object]
+    users: list[list[str]]
+    rewrite_users: object
     file: str | None
     _save_loaded: bool
 
@@ -50,6 +52,9 @@ class ConfigFile:
                     raise ConfigFileError(lineno, line, str(err)) from None
                 continue
             if name in DEPRECATED and len(args) == 2:
+                continue
+            if name == "user" and len(args) >= 2:
+                self.users.append(args[1:])
                 continue
             if name == "include" and len(args) == 2:
                 self.include(args[1])
@@ -122,6 +127,17 @@ class ConfigFile:
                         lines.append(REWRITE_SIGNATURE)
                         needs_signature = False
                     lines.append(new)
+        users = self.rewrite_users()
+        processed.add("user")
+        for new in users or ():
+            slots = where.get("user")
+            if slots:
+                lines[slots.pop(0)] = new
+            else:
+                if needs_signature:
+                    lines.append(REWRITE_SIGNATURE)
+                    needs_signature = False
+                lines.append(new)
         for name, slots in where.items():
             if name in processed:
                 for i in slots:

@@ -39,6 +39,11 @@ class Config(ConfigFile):
         self.file: str | None = None
         self.listeners: list[Callable[[str, object], None]] = []
         self._save_loaded = False
+        # `user` lines of the file: their words after `user`, applied by the ACL at start.
+        self.users: list[list[str]] = []
+        # CONFIG REWRITE's `user` lines (the node's ACL hands them; None: an aclfile
+        # holds the users and the file keeps none).
+        self.rewrite_users: Callable[[], list[str] | None] = lambda: []
 
     def directive(self, name: str) -> Directive | None:
         return self._by_name.get(name.lower())

@@ -30,7 +30,8 @@ class Client:
         self.name = b""                  # CLIENT SETNAME
         self.lib_name = b""              # CLIENT SETINFO LIB-NAME
         self.lib_ver = b""               # CLIENT SETINFO LIB-VER
-        self.user = "default"            # the ACL user (always default)
+        self.user = node.acl.default     # the ACL user (cluster.acl); None: no limits
+                                         # (the primary's link, the AOF loader)
         self.created_ms = node.keyspace.now_ms          # age=
         self.last_interaction_ms = self.created_ms      # idle=, the timeout directive
         self.last_cmd = "NULL"           # cmd= of the last command run
@@ -40,7 +41,9 @@ class Client:
         # -- protocol and session --------------------------------------------------------
         self.db = node.keyspace[0]       # SELECTed database
         self.resp = 2                    # HELLO's protocol version
-        self.authenticated = not node.requirepass     # AUTH done (the auth gate)
+        # AUTH done (the auth gate): a new connection is the default user, logged in
+        # when that user is on and needs no password (createClient).
+        self.authenticated = self.user.nopass and self.user.enabled
         self.parser = None               # the request parser (the I/O edge's)
         self.flags_extra = ""            # "pubsub" while subscribed (the Pub/Sub gate)
         self.no_evict = False            # CLIENT NO-EVICT
@@ -104,3 +107,6 @@ class Client:
         self.close_after_reply = True
         if self.killer is not None:
             self.killer()
+            # Gone from CLIENT LIST at once, as Redis frees it before the next command;
+            # the connection's own task finishes the clean-up (node.remove_client).
+            self.node.clients.pop(self.id, None)

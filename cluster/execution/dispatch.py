@@ -50,7 +50,9 @@ def execute(client, argv: list[bytes]):
     cmd = resolve(argv)
     if cmd.__class__ is int:
         return reject_unresolved(client, argv, cmd)
-    for gate in client.node.gates.active:
+    node = client.node
+    node.current_client = client            # server.current_client (killing it waits)
+    for gate in node.gates.active:
         refused = gate(client, cmd, argv)
         if refused is not None:
             if refused.__class__ is str:
@@ -80,6 +82,7 @@ def call(client, cmd: Command, argv: list[bytes]):
     dirty = ks.dirty
     is_write = cmd.is_write
     rewrite = None
+    client.last_cmd = cmd.name              # c->lastcmd: CLIENT LIST's cmd= while it runs
     start = _perf_ns()
     try:
         reply = cmd.handler(client, argv)
@@ -110,7 +113,6 @@ def call(client, cmd: Command, argv: list[bytes]):
         else:
             node.propagator.feed_all(client.db.id, rewrite)
         client.woff = node.repl.master_repl_offset     # WAIT waits for this client's last write
-    client.last_cmd = name
     if client.asking and name != "asking" and not client.in_multi:
         client.asking = False
     if duration >= node.slowlog_threshold >= 0 and "skip_slowlog" not in cmd.flags:

@@ -12,8 +12,9 @@ clients in MULTI, subscribed clients, MIGRATEs in flight. The dispatcher runs
 `gates.active`, the gates that are on, so a command pays only for the checks that can
 matter now (a plain standalone node runs none).
 
-The gates that look at the client alone (authentication, the RESP2 Pub/Sub context, a
-running script, MULTI queueing) live here; the others live with their subsystems.
+The gates that look at the client alone (the RESP2 Pub/Sub context, a running script,
+MULTI queueing) live here; the others live with their subsystems (authentication and
+ACL: cluster.acl.gate).
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from typing import Callable
 
 from cluster.resp.reply import QUEUED
 
-NOAUTH = "NOAUTH Authentication required."
 BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
         "NOSAVE.")
 NO_MULTI = "ERR Command not allowed inside a transaction"
@@ -76,14 +76,6 @@ class Gates:
         if unknown:
             raise KeyError(f"no gate named {sorted(unknown)}")
         self.active = tuple(gate for name, gate in self.order if name in self.on)
-
-
-def auth_gate(client, cmd, argv):
-    """authRequired: while a password is set, a client that has not authenticated may run
-    only the commands flagged no_auth (AUTH, HELLO, QUIT...)."""
-    if not client.authenticated and not cmd.no_auth:
-        return NOAUTH
-    return None
 
 
 def pubsub_gate(client, cmd, argv):

@@ -95,6 +95,7 @@ def parse(buf: bytes, pos: int = 0):
 def fake_client(node) -> Client:
     client = Client(node, 0)       # not registered: CLIENT LIST never shows it
     client.authenticated = True
+    client.user = None             # the AOF replays as no user: nothing is refused
     return client
 
 

@@ -283,6 +283,7 @@ def _link_up(node, link: ReplicaLink, session: trio.CancelScope, stream=None) ->
     client = node.new_client(f"{host}:{link.port}", laddr, fd)
     client.is_master_link = True
     client.authenticated = True
+    client.user = None              # the primary's stream is never checked against ACLs
     client.killer = session.cancel
     link.client = client
     link.state = "connected"

@@ -15,10 +15,11 @@ import sys
 from cluster.scripting.lua_struct import LuaLibError
 
 ENCODER = r"""
-local null = ...
+local null, spairs = ...
 local type, pairs, tostring, concat, format, floor, error, select =
       type, pairs, tostring, table.concat, string.format, math.floor, error, select
 local huge = math.huge
+pairs = spairs or pairs
 local escapes = {['"']='\\"', ['\\']='\\\\', ['/']='\\/', ['\b']='\\b', ['\f']='\\f',
                  ['\n']='\\n', ['\r']='\\r', ['\t']='\\t'}
 for i = 0, 31 do
@@ -112,9 +113,11 @@ return function(v) return pcall(encode, v) end
 """
 
 
-def encoder(lua, null):
-    """cjson.encode as a Python callable (its errors are LuaLibError, as decode's)."""
-    encode = lua.execute(ENCODER, null)
+def encoder(lua, null, pairs=None):
+    """cjson.encode as a Python callable (its errors are LuaLibError, as decode's).
+
+    `pairs`: the sandbox's pairs, which sees through its read-only library proxies."""
+    encode = lua.execute(ENCODER, null, pairs)
 
     def call(*args):
         if len(args) != 1:

@@ -9,8 +9,9 @@ bytes, numbers int/float, tables lupa tables.
 from __future__ import annotations
 
 import math
+import struct
 
-import msgpack
+from cluster.scripting.lua_struct import LuaLibError
 
 _M32 = 0xFFFFFFFF
 
@@ -89,71 +90,236 @@ BIT = {"tobit": tobit, "band": bit_band, "bor": bit_bor, "bxor": bit_bxor, "bnot
        "ror": bit_ror, "bswap": bit_bswap, "tohex": bit_tohex}
 
 
-# --- Lua table <-> Python, for cmsgpack ----------------------------------------
+# --- cmsgpack (lua_cmsgpack.c 0.4, as Redis 7.0 links it) ---------------------------
+
+MAX_NESTING = 16            # LUACMSGPACK_MAX_NESTING: deeper tables encode as nil
+LUAI_MAXCSTACK = 8000       # the Lua stack slots a C function may use
+_F32 = struct.Struct(">f")
+_F64 = struct.Struct(">d")
+
 
 def _is_table(v) -> bool:
     return type(v).__name__ == "_LuaTable"
 
 
-def lua_to_py(v, depth: int = 0):
-    if depth > 1000:
-        raise ValueError("Cannot serialise, excessive nesting (1001)")
-    if _is_table(v):
+def _mp_int(n: int, out: bytearray) -> None:
+    if n >= 0:
+        if n <= 127:
+            out.append(n)
+        elif n <= 0xFF:
+            out += b"\xcc" + n.to_bytes(1, "big")
+        elif n <= 0xFFFF:
+            out += b"\xcd" + n.to_bytes(2, "big")
+        elif n <= 0xFFFFFFFF:
+            out += b"\xce" + n.to_bytes(4, "big")
+        else:
+            out += b"\xcf" + n.to_bytes(8, "big")
+    else:
+        if n >= -32:
+            out.append(n & 0xFF)
+        elif n >= -128:
+            out += b"\xd0" + n.to_bytes(1, "big", signed=True)
+        elif n >= -32768:
+            out += b"\xd1" + n.to_bytes(2, "big", signed=True)
+        elif n >= -2147483648:
+            out += b"\xd2" + n.to_bytes(4, "big", signed=True)
+        else:
+            out += b"\xd3" + n.to_bytes(8, "big", signed=True)
+
+
+def _mp_number(n, out: bytearray) -> None:
+    # IS_INT64_EQUIVALENT: a finite double that survives (int64_t) unchanged
+    if isinstance(n, int) or (math.isfinite(n) and n == int(n) and -2.0 ** 63 <= n < 2.0 ** 63):
+        _mp_int(int(n), out)
+        return
+    try:
+        f = _F32.pack(n)
+        exact = _F32.unpack(f)[0] == n
+    except OverflowError:
+        exact = False
+    if exact or n != n:
+        out += b"\xca" + _F32.pack(n)
+    else:
+        out += b"\xcb" + _F64.pack(n)
+
+
+def _mp_len(n: int, fix: int, fixmax: int, b16: int, out: bytearray) -> None:
+    if n <= fixmax:
+        out.append(fix | n)
+    elif n <= 0xFFFF:
+        out += bytes((b16,)) + n.to_bytes(2, "big")
+    else:
+        out += bytes((b16 + 1,)) + n.to_bytes(4, "big")
+
+
+def _mp_encode(v, level: int, out: bytearray) -> None:
+    if v.__class__ is bytes:
+        n = len(v)
+        if n < 32:
+            out.append(0xA0 | n)
+        elif n <= 0xFF:
+            out += b"\xd9" + bytes((n,))
+        elif n <= 0xFFFF:
+            out += b"\xda" + n.to_bytes(2, "big")
+        else:
+            out += b"\xdb" + n.to_bytes(4, "big")
+        out += v
+    elif v is True or v is False:
+        out.append(0xC3 if v else 0xC2)
+    elif isinstance(v, (int, float)):
+        _mp_number(v, out)
+    elif _is_table(v) and level < MAX_NESTING:
         items = list(v.items())
-        n = len(items)
-        if n and all(isinstance(k, (int, float)) and k == int(k) and k >= 1 for k, _ in items) \
-                and max(int(k) for k, _ in items) == n:
-            arr = [None] * n
-            for k, val in items:
-                arr[int(k) - 1] = lua_to_py(val, depth + 1)
-            return arr
-        if n == 0:
-            return {}
-        return {(k.decode("utf-8", "surrogateescape") if isinstance(k, bytes) else
-                 _num_text(k)): lua_to_py(val, depth + 1) for k, val in items}
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "surrogateescape")
-    return v
-
-
-def _num_text(k) -> str:
-    return ("%.14g" % k) if isinstance(k, float) else str(k)
+        count, top, is_array = 0, 0, True
+        for k, _ in items:
+            if not isinstance(k, (int, float)) or isinstance(k, bool) or k <= 0 \
+                    or k != int(k):
+                is_array = False
+                break
+            top = max(top, int(k))
+            count += 1
+        if is_array and top == count:
+            _mp_len(count, 0x90, 15, 0xDC, out)
+            for i in range(1, count + 1):
+                _mp_encode(v[i], level + 1, out)
+        else:
+            _mp_len(len(items), 0x80, 15, 0xDE, out)
+            for k, x in items:
+                _mp_encode(k, level + 1, out)
+                _mp_encode(x, level + 1, out)
+    else:
+        out.append(0xC0)        # nil, functions, userdata, tables past MAX_NESTING
 
 
 def msgpack_pack(*values) -> bytes:
-    return b"".join(msgpack.packb(lua_to_py_bytes(v), use_bin_type=False) for v in values)
+    """cmsgpack.pack: every argument encoded, concatenated."""
+    if not values:
+        raise LuaLibError("", (0, "MessagePack pack needs input."))
+    out = bytearray()
+    for v in values:
+        _mp_encode(v, 0, out)
+    return bytes(out)
 
 
-def lua_to_py_bytes(v):
-    """Like lua_to_py, but strings stay bytes (msgpack raw)."""
-    if _is_table(v):
-        conv = lua_to_py(v)
-        return _strings_to_bytes(conv)
-    return v
+class _Missing(Exception):
+    pass
 
 
-def _strings_to_bytes(o):
-    if isinstance(o, str):
-        return o.encode("utf-8", "surrogateescape")
-    if isinstance(o, list):
-        return [_strings_to_bytes(x) for x in o]
-    if isinstance(o, dict):
-        return {_strings_to_bytes(k): _strings_to_bytes(x) for k, x in o.items()}
-    return o
+class _Bad(Exception):
+    pass
 
 
-def msgpack_unpack(lua, data):
-    unpacker = msgpack.Unpacker(raw=True, strict_map_key=False)
-    unpacker.feed(data)
-    return tuple(_py_bytes_to_lua(lua, v) for v in unpacker)
+class _Decoder:
+    """mp_decode_to_lua_type over bytes; depth and results bounded like the Lua stack."""
 
+    def __init__(self, lua, data: bytes):
+        self.lua = lua
+        self.data = data
+        self.pos = 0
+        self.slots = 0          # Lua stack slots the C decoder would hold right now
 
-def _py_bytes_to_lua(lua, v):
-    if isinstance(v, (list, tuple)):
-        return lua.table_from([_py_bytes_to_lua(lua, x) for x in v])
-    if isinstance(v, dict):
-        t = lua.table()
-        for k, x in v.items():
-            t[_py_bytes_to_lua(lua, k)] = _py_bytes_to_lua(lua, x)
+    def need(self, n: int) -> bytes:
+        if len(self.data) - self.pos < n:
+            raise _Missing()
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def push(self, what: str) -> None:
+        self.slots += 1
+        if self.slots > LUAI_MAXCSTACK - 10:
+            raise LuaLibError("stack overflow (%s)" % what)
+
+    def value(self):
+        c = self.need(1)[0]
+        if c <= 0x7F:
+            return c
+        if c >= 0xE0:
+            return c - 0x100
+        if 0x80 <= c <= 0x8F:
+            return self.map(c & 0x0F)
+        if 0x90 <= c <= 0x9F:
+            return self.array(c & 0x0F)
+        if 0xA0 <= c <= 0xBF:
+            return self.need(c & 0x1F)
+        if c == 0xC0:
+            return None
+        if c in (0xC2, 0xC3):
+            return c == 0xC3
+        if c == 0xCA:
+            return _F32.unpack(self.need(4))[0]
+        if c == 0xCB:
+            return _F64.unpack(self.need(8))[0]
+        if 0xCC <= c <= 0xCF:
+            n = int.from_bytes(self.need(1 << (c - 0xCC)), "big")
+            return n if n < 1 << 63 else float(n)
+        if 0xD0 <= c <= 0xD3:
+            return int.from_bytes(self.need(1 << (c - 0xD0)), "big", signed=True)
+        if c in (0xD9, 0xDA, 0xDB):
+            n = int.from_bytes(self.need(1 << (c - 0xD9)), "big")
+            return self.need(n)
+        if c in (0xDC, 0xDD):
+            return self.array(int.from_bytes(self.need(2 if c == 0xDC else 4), "big"))
+        if c in (0xDE, 0xDF):
+            return self.map(int.from_bytes(self.need(2 if c == 0xDE else 4), "big"))
+        raise _Bad()
+
+    def array(self, n: int):
+        # a declared length is never trusted: each element must be present in the input
+        self.push("in function mp_decode_to_lua_array")
+        self.push("in function mp_decode_to_lua_array")
+        t = self.lua.table()
+        for i in range(1, n + 1):
+            v = self.value()
+            if v is not None:
+                t[i] = v
+        self.slots -= 2
         return t
-    return v
+
+    def map(self, n: int):
+        self.push("in function mp_decode_to_lua_hash")
+        t = self.lua.table()
+        for _ in range(n):
+            k = self.value()
+            v = self.value()
+            if k is None:
+                raise LuaLibError("table index is nil")
+            if v is not None:
+                t[k] = v
+        self.slots -= 1
+        return t
+
+
+def msgpack_unpack(lua, *args):
+    """cmsgpack.unpack: every object in the string, as multiple results."""
+    data = args[0] if args else None
+    if not isinstance(data, bytes):
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            data = ("%.14g" % data).encode()
+        else:
+            raise LuaLibError("", (1, "string expected, got %s" % (
+                "no value" if not args else "nil" if data is None else _lua_type_name(data))))
+    d = _Decoder(lua, data)
+    out = []
+    try:
+        while d.pos < len(data):
+            d.slots = len(out)
+            if len(out) >= LUAI_MAXCSTACK - 20:
+                raise LuaLibError("stack overflow (too many return values at once; use "
+                                  "unpack_one or unpack_limit instead.)")
+            out.append(d.value())
+    except RecursionError:
+        raise LuaLibError("stack overflow (in function mp_decode_to_lua_array)") from None
+    except _Missing:
+        raise LuaLibError("Missing bytes in input.") from None
+    except _Bad:
+        raise LuaLibError("Bad data format in input.") from None
+    return tuple(out)
+
+
+def _lua_type_name(v) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if _is_table(v):
+        return "table"
+    return "userdata" if not callable(v) else "function"

@@ -1,8 +1,10 @@
 """The Lua runtime of a node (Redis 7.0.15's script_lua.c + eval.c, re-done over lupa).
 
 One Lua 5.1 interpreter per node (`engine(node)`), made on first use. The sandbox is
-Redis's: no os/io/debug/print/dofile/loadfile/require/setfenv/getfenv/newproxy/module;
-globals (and the library tables) are read-only ("Attempt to modify a readonly table"),
+Redis's (built in Lua by cluster.scripting.lua_sandbox, whose docstring says how):
+no os/io/debug/print/dofile/loadfile/require/setfenv/getfenv/newproxy/module, no binary
+chunks, no attribute access to Python objects; globals, the library tables and the
+metatables a script can see are read-only ("Attempt to modify a readonly table"),
 reading an unknown global fails ("Script attempted to access nonexistent global
 variable"), pcall turns an error table into its `err` string, math.random is Redis's
 lrand48, never seeded unless a script calls math.randomseed (so it starts from lrand48's
@@ -36,167 +38,24 @@ from slots import keyslot
 
 from cluster.execution.client import Client
 from cluster.execution.dispatch import call
-from cluster.execution.table import WRONG_ARITY, resolve
+from cluster.acl.check import check_command
+from cluster.acl.gate import log_denial, script_denial
+from cluster.execution.table import WRONG_ARITY, lookup, resolve
 from cluster.resp.outcomes import Await, Block
 from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, RespSet, SetReply, Status,
                                 ReplyError, Verbatim, Push, format_double)
-from cluster.scripting import lua_cjson, lua_libs, lua_shebang, lua_struct
+from cluster.scripting import lua_cjson, lua_libs, lua_sandbox, lua_shebang, lua_struct
 
 HOOK_INSTRUCTIONS = 100000
+REPLY_MAX_DEPTH = 1000          # nesting of a script's reply (Redis: ~7995, its Lua stack)
 INT64_MIN = -(1 << 63)
 KILLED = "ERR Script killed by user with SCRIPT KILL..."
 
-_PRELUDE = r"""
-local py, hook_check = ...
-local dbg = debug
-local error, type, rawget, rawset, setmetatable, tostring, select, unpack =
-      error, type, rawget, rawset, setmetatable, tostring, select, unpack
-local real_pcall = pcall
-local sethook, getinfo = dbg.sethook, dbg.getinfo
+_PRELUDE = lua_sandbox.PRELUDE
 
-local function raise(t)
-  -- an error table from the redis lib: where the script called it
-  local i = getinfo(3, 'Sl')
-  if i then rawset(t, 'source', i.source); rawset(t, 'line', i.currentline) end
-  error(t, 0)
-end
 
-local redis = {}
--- Python callables are C functions to Lua: the caller's frame (line) survives a tail
--- call, and a failing redis.call raises a ScriptCallError the handler turns into a table.
-redis.call = py.call
-redis.pcall = py.pcall
-redis.error_reply = function(msg)
-  if type(msg) ~= 'string' then return {err='ERR wrong number or type of arguments'} end
-  if msg:sub(1, 1) == '-' then msg = msg:sub(2) else msg = 'ERR ' .. msg end
-  return {err=msg}
-end
-redis.status_reply = function(msg)
-  if type(msg) ~= 'string' then return {err='ERR wrong number or type of arguments'} end
-  return {ok=msg}
-end
-redis.sha1hex = function(s)
-  if type(s) ~= 'string' and type(s) ~= 'number' then
-    raise({err='ERR wrong number of arguments'})
-  end
-  return py.sha1hex(tostring(s))
-end
-redis.log, redis.setresp, redis.set_repl = py.log, py.setresp, py.set_repl
-redis.replicate_commands = function() return true end
-redis.breakpoint = function() return false end
-redis.debug = function() end
-redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
-redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL =
-  0, 1, 2, 2, 3
-redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = py.version, py.version_num
-
-local mathlib = setmetatable({}, {__index=math})
-mathlib.random, mathlib.randomseed = py.rand, py.srand
-
-pcall = function(...)
-  local function fix(ok, ...)
-    if ok then return true, ... end
-    local e = ...
-    if type(e) == 'userdata' then return false, (py.errmsg(e)) end
-    if type(e) == 'table' then
-      local m = rawget(e, 'err')
-      if type(m) == 'string' then return false, m end
-    end
-    return false, e
-  end
-  return fix(real_pcall(...))
-end
-
--- The scripts' global table: a copy of the allowed base library (the real _G stays
--- intact for lupa), read-only, failing on unknown names.
-local env = {}
-for _, name in ipairs({'assert', 'error', 'ipairs', 'next', 'pairs', 'rawequal', 'rawget',
-                       'rawset', 'select', 'setmetatable', 'getmetatable', 'tonumber',
-                       'tostring', 'type', 'unpack', 'xpcall', 'gcinfo', 'collectgarbage',
-                       '_VERSION'}) do
-  env[name] = _G[name]
-end
-env.pcall = pcall
-pcall = real_pcall
-local real_loadstring, setfenv = loadstring, setfenv
-env.loadstring = function(s, name)
-  local f, e = real_loadstring(s, name)
-  if f then setfenv(f, env) end
-  return f, e
-end
-local function readonly()
-  error('Attempt to modify a readonly table', 2)
-end
--- lua_cjson's settings, at Redis's defaults (read-only here)
-local cj = py.cjson
-cj._NAME, cj._VERSION = 'cjson', '2.1.0'
-cj.encode_keep_buffer = function() return true end
-cj.encode_max_depth = function() return 1000 end
-cj.decode_max_depth = function() return 1000 end
-cj.encode_number_precision = function() return 14 end
-cj.encode_sparse_array = function() return false, 2, 10 end
-cj.encode_invalid_numbers = function() return false end
-cj.decode_invalid_numbers = function() return true end
-local libs = {redis=redis, bit=py.bit, cjson=py.cjson, cmsgpack=py.cmsgpack,
-              struct=py.struct,
-              string=string, table=table, math=mathlib, coroutine=coroutine}
-for name, real in pairs(libs) do
-  env[name] = setmetatable({}, {__index=real, __newindex=readonly, __metatable=false})
-end
-env._G = env
-setmetatable(env, {
-  __index=function(_, k)
-    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-  end,
-  __newindex=readonly,
-  __metatable=false,
-})
-
-local prelude = getinfo(1, 'S').source
-local function handler(err)
-  local level, i = 2, nil
-  repeat
-    i = getinfo(level, 'Sl')
-    level = level + 1
-  until i == nil or (i.what ~= 'C' and i.source ~= prelude)
-  if type(err) == 'userdata' then
-    local msg, lib = py.errmsg(err)
-    err = {err=lib and 'ERR ' .. msg or msg}
-  elseif type(err) ~= 'table' then
-    err = {err='ERR ' .. tostring(err)}
-  end
-  if i and rawget(err, 'line') == nil then
-    rawset(err, 'source', i.source)
-    rawset(err, 'line', i.currentline)
-  end
-  return err
-end
-
-local function killed_line_hook()
-  -- raise only in the script's own code: never inside the error handler or the prelude
-  local i = getinfo(2, 'S')
-  if i and i.source ~= prelude then error({err=py.killed}) end
-end
-local function kill_hook()
-  if hook_check() then sethook(killed_line_hook, 'l') end
-end
-
-local function compile(body)
-  local f, e = real_loadstring(body, '@user_script')
-  if f then setfenv(f, env) end
-  return f, e
-end
-
-local function run(f, keys, argv)
-  rawset(env, 'KEYS', keys)
-  rawset(env, 'ARGV', argv)
-  sethook(kill_hook, '', py.hook_every)
-  local ok, v = xpcall(f, handler)
-  sethook()
-  return ok, v
-end
-return compile, run
-"""
+def _no_attribute(obj, name, value=None):
+    raise AttributeError("attribute access is not allowed")
 
 
 class ScriptCallError(Exception):
@@ -267,8 +126,11 @@ class ScriptRun:
 class Engine:
     def __init__(self, node):
         self.node = node
+        # attribute_handlers: a script must never reach Python attributes through the
+        # callables it holds (redis.call.__self__.node, an error's __traceback__ ...)
         self.lua = lua51.LuaRuntime(encoding=None, register_eval=False,
-                                    register_builtins=False, unpack_returned_tuples=True)
+                                    register_builtins=False, unpack_returned_tuples=True,
+                                    attribute_handlers=(_no_attribute, _no_attribute))
         self.scripts: dict[str, object] = {}          # sha1 hex -> compiled Lua function
         self.bodies: dict[str, bytes] = {}
         self.rand = lua_libs.Rand48()
@@ -282,27 +144,30 @@ class Engine:
                            "getmetatable(p).__tostring = function() return 'userdata: (nil)' end "
                            "return p")
         where = lua.execute(_WHERE)
-        encode = lua_cjson.encoder(lua, null)
+        cjson = lua.table_from({
+            b"null": null,
+            b"decode": _lib(where, lambda *a: lua_cjson.decode(lua, null, *a))})
         py = lua.table_from({
             b"call": self._call, b"pcall": self._pcall, b"errmsg": _errmsg,
             b"log": self._log, b"setresp": self._setresp,
-            b"set_repl": self._set_repl, b"sha1hex": lambda s: sha1hex(s).encode(),
+            b"set_repl": self._set_repl, b"acl_check_cmd": self._acl_check_cmd,
+            b"sha1hex": lambda s: sha1hex(s).encode(),
             b"rand": _lib(where, self._random), b"srand": _lib(where, self._randomseed),
             b"version": node.redis_version.encode(),
             b"version_num": _version_num(node.redis_version),
             b"hook_every": HOOK_INSTRUCTIONS, b"killed": KILLED.encode(),
             b"bit": lua.table_from({k.encode(): v for k, v in lua_libs.BIT.items()}),
-            b"cjson": lua.table_from({
-                b"encode": _lib(where, encode), b"null": null,
-                b"decode": _lib(where, lambda *a: lua_cjson.decode(lua, null, *a))}),
+            b"cjson": cjson,
             b"struct": lua.table_from({
                 b"pack": _lib(where, lua_struct.pack), b"unpack": _lib(where, lua_struct.unpack),
                 b"size": _lib(where, lua_struct.size)}),
             b"cmsgpack": lua.table_from({
-                b"pack": lua_libs.msgpack_pack,
-                b"unpack": lambda d: lua_libs.msgpack_unpack(lua, d)}),
+                b"pack": _lib(where, lua_libs.msgpack_pack),
+                b"unpack": _lib(where, lambda *a: lua_libs.msgpack_unpack(lua, *a))}),
         })
-        self._compile, self._run = lua.execute(_PRELUDE, py, self._hook_check)
+        self._compile, self._run, pairs, _ = lua.execute(_PRELUDE, py, self._hook_check)
+        # cjson.encode walks tables with the sandbox's pairs (library proxies included)
+        cjson[b"encode"] = _lib(where, lua_cjson.encoder(lua, null, pairs))
 
     # --- script cache -----------------------------------------------------------------
 
@@ -417,7 +282,9 @@ class Engine:
             reply = err
         return reply_to_lua(self.lua, reply, run.resp == 3)
 
-    def _dispatch(self, run, args):
+    @staticmethod
+    def _argv(args) -> list[bytes]:
+        """luaArgsToRedisArgv: a redis lib call's arguments as a command's argv."""
         if not args:
             raise ReplyError("ERR Please specify at least one argument for this redis lib call")
         argv = []
@@ -428,6 +295,10 @@ class Engine:
                 argv.append(_lua_number_text(a))
             else:
                 raise ReplyError("ERR Lua redis lib command arguments must be strings or integers")
+        return argv
+
+    def _dispatch(self, run, args):
+        argv = self._argv(args)
         cmd = resolve(argv)
         if cmd.__class__ is int:
             if cmd == WRONG_ARITY:
@@ -435,6 +306,13 @@ class Engine:
             raise ReplyError("ERR Unknown Redis command called from script")
         if "noscript" in cmd.flags:
             raise ReplyError("ERR This Redis command is not allowed from script")
+        user = run.client.user             # the script runs as its caller's user
+        if user is not None:
+            denied = check_command(user, cmd, argv)
+            if denied is not None:
+                self.client.user = user
+                log_denial(self.client, denied, "lua", caller=run.client)
+                raise ReplyError("ERR The user executing the script " + script_denial(denied))
         node = self.node
         if cmd.is_write:
             if run.readonly:
@@ -460,6 +338,18 @@ class Engine:
         elif reply.__class__ is Await:
             raise ReplyError("ERR This Redis command is not allowed from script")
         return reply
+
+    def _acl_check_cmd(self, *args):
+        """redis.acl_check_cmd(command, args...): may the script's user run it?"""
+        try:
+            argv = self._argv(args)
+        except ReplyError as err:
+            raise ScriptCallError(err.message) from None
+        cmd = lookup(argv)
+        if cmd is None:
+            raise ScriptCallError("ERR Invalid command passed to redis.acl_check_cmd()")
+        user = self.run.client.user
+        return user is None or check_command(user, cmd, argv) is None
 
     def _log(self, level=None, *msgs):
         if level is None or not msgs:
@@ -602,6 +492,10 @@ def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0):
         return _to_int(v)
     if not _is_table(v):
         return None
+    if depth >= REPLY_MAX_DEPTH:
+        # Redis: lua_checkstack fails ~7995 tables deep (CVE-2021-32626's guard); we stop
+        # earlier, where Python's own stack would: a self-referencing table is finite too
+        return ReplyError("ERR reached lua stack limit")
     err = v[b"err"]
     if isinstance(err, bytes):
         return ReplyError(err.decode("utf-8", "surrogateescape"))

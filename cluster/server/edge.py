@@ -24,6 +24,7 @@ from cluster.resp.outcomes import Await, Block
 from cluster.node import Node
 from cluster.resp.parser import RequestParser
 from cluster.resp.reply import OK, ReplyError, Status, encode
+from cluster.server import protected
 
 _OK = b"+OK\r\n"
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
@@ -127,14 +128,23 @@ class Server:
         with sock:
             self._configure_socket(sock)
             try:
-                addr = self._addr(sock.getpeername())
+                peer = sock.getpeername()
+                addr = self._addr(peer)
                 laddr = self._addr(sock.getsockname())
             except OSError:
                 return
+            # Redis's order: maxclients (acceptCommonHandler), then protected mode
+            # (clientAcceptHandler); neither refusal counts in total_connections_received.
             if len(node.clients) >= node.config["maxclients"]:
+                refused = _MAXCLIENTS
+            else:
+                refused = protected.refusal(node, peer[0])
+                if refused is not None:
+                    node.take_client_id()     # Redis made the client before checking
+            if refused is not None:
                 node.stats.rejected_connections += 1
                 try:
-                    sock.send(_MAXCLIENTS)
+                    sock.send(refused)      # best effort, as Redis's connWrite
                 except OSError:
                     pass
                 return

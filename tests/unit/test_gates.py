@@ -26,8 +26,8 @@ def names(node) -> list[str]:
 
 def test_the_order_is_processcommands():
     assert [name for name, _ in Node(Config()).gates.order] == [
-        "auth", "routing", "min-replicas", "replica", "pubsub", "loading", "busy", "pause",
-        "multi", "migrate"]
+        "auth", "acl", "routing", "min-replicas", "replica", "pubsub", "loading", "busy",
+        "pause", "multi", "migrate"]
 
 
 def test_a_plain_node_runs_no_gate(node):
@@ -93,3 +93,22 @@ def test_auth_and_min_replicas_follow_the_config(node):
     assert execute(c, [b"CONFIG", b"SET", b"requirepass", b""]) is OK
     assert names(node) == ["min-replicas"]
     assert execute(other, [b"GET", b"k"]) is None      # no password: nobody is refused
+
+
+def test_the_acl_gate_is_on_while_some_user_has_less_than_all(node):
+    c = node.new_client()
+    assert names(node) == []
+    assert execute(c, [b"ACL", b"SETUSER", b"app", b"on", b"nopass", b"~a*", b"+get"]) is OK
+    assert names(node) == ["acl"]
+    assert execute(c, [b"AUTH", b"app", b"x"]) is OK
+    assert execute(c, [b"GET", b"b"]).message == (
+        "NOPERM this user has no permissions to access one of the keys used as arguments")
+    assert execute(c, [b"SET", b"a", b"1"]).message == (
+        "NOPERM this user has no permissions to run the 'set' command")
+    assert execute(c, [b"GET", b"a"]) is None
+    admin = node.new_client()
+    assert execute(admin, [b"ACL", b"DELUSER", b"app"]) == 1
+    assert names(node) == []
+    assert c.user is node.acl.default and not c.authenticated
+    assert execute(admin, [b"ACL", b"SETUSER", b"default", b"-flushall"]) is OK
+    assert names(node) == ["acl"]

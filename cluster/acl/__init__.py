@@ -1,0 +1,1 @@
+"""ACL: users, rules, selectors, the permission check, ACL LOG, aclfile (Redis 7.0)."""

@@ -17,6 +17,8 @@ one, and among equals the one at the later argument wins.
 """
 from __future__ import annotations
 
+import functools
+
 from cluster.acl.rules import READ, WRITE
 from cluster.base.glob import compile_glob
 from cluster.execution import keyspecs
@@ -59,7 +61,8 @@ def _matches(pattern: bytes, subject: bytes) -> bool:
 
 
 # -- keys of a command with their access needs ---------------------------------------------
-def _needs(flags) -> int:
+@functools.lru_cache(maxsize=None)
+def _needs(flags: frozenset) -> int:
     """The R/W permissions a key with these key-spec flags needs."""
     need = 0
     if "access" in flags:
@@ -74,7 +77,7 @@ def _from_specs(cmd, argv: list[bytes]) -> list[tuple[int, int]] | None:
     found = keyspecs.keys_from_specs(cmd, argv, skip_not_keys=True)
     if found is None:
         return None
-    return [(pos, _needs(lower_flags(spec))) for pos, spec in found]
+    return [(pos, _needs(flags)) for pos, _, flags in found]
 
 
 def _set_flags(argv: list[bytes]) -> int:
@@ -99,12 +102,24 @@ def _bitfield_flags(argv: list[bytes]) -> int:
     return READ
 
 
+_STATIC_REFS: dict[tuple, list] = {}     # (command, argc) -> key_refs, for static layouts
+
+
 def key_refs(cmd, argv: list[bytes]) -> list[tuple[int, int]]:
     """getKeysFromCommandWithSpecs: (position, needed R/W) of each key argv names."""
-    specs = [lower_flags(s) for s in cmd.key_specs]
-    has_keyspec = any("not_key" not in f for f in specs)
-    varflags = any("variable_flags" in f for f in specs)
-    if has_keyspec and not varflags:
+    key_plan = keyspecs.plan(cmd)
+    if key_plan.static and len(argv) <= 64:
+        at = (cmd, len(argv))
+        refs = _STATIC_REFS.get(at)
+        if refs is None:
+            refs = _STATIC_REFS[at] = _key_refs(cmd, argv, key_plan)
+        return refs
+    return _key_refs(cmd, argv, key_plan)
+
+
+def _key_refs(cmd, argv: list[bytes], key_plan) -> list[tuple[int, int]]:
+    varflags = key_plan.variable_flags
+    if key_plan.names_keys and not varflags:
         found = _from_specs(cmd, argv)
         if found is not None:
             return found
@@ -193,14 +208,27 @@ def check_command(user, cmd, argv: list[bytes]) -> Denied | None:
     """ACLCheckAllUserCommandPerm: None if some selector allows the command as called."""
     if user.unrestricted:
         return None
-    keys = key_refs(cmd, argv) if has_keys(cmd) else []
+    selectors = user.selectors
+    if len(selectors) == 1:                  # the root selector alone: the common case
+        sel = selectors[0]
+        keys = key_refs(cmd, argv) if not sel.allkeys and has_keys(cmd) else ()
+        relevant, last = _check_selector(sel, cmd, argv, keys)
+        if not relevant:
+            return None
+        return _denied(relevant, last, cmd, argv)
+    keys = (key_refs(cmd, argv) if has_keys(cmd) and not all(s.allkeys for s in selectors)
+            else [])
     relevant, last = CMD, 0
-    for sel in user.selectors:
+    for sel in selectors:
         result, pos = _check_selector(sel, cmd, argv, keys)
         if not result:
             return None
         if result > relevant or (result == relevant and pos > last):
             relevant, last = result, pos
+    return _denied(relevant, last, cmd, argv)
+
+
+def _denied(relevant: int, last: int, cmd, argv: list[bytes]) -> Denied:
     if relevant == CMD:
         return Denied("command", cmd.name, last)
     return Denied(_REASON[relevant], _text(argv[last]), last)

@@ -182,7 +182,7 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
     found = keyspecs.keys_from_specs(cmd, argv)
     if found is None:
         return None
-    return [(pos, key_spec_flags(spec.get("flags", ()))) for pos, spec in found]
+    return [(pos, key_spec_flags(spec.get("flags", ()))) for pos, spec, _ in found]
 
 
 def keys_and_flags(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:

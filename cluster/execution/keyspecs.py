@@ -22,10 +22,36 @@ def lower_flags(spec: dict) -> frozenset[str]:
     return frozenset(f.lower() for f in spec_flags(spec))
 
 
+class KeyPlan:
+    """What a command's key specs say, worked out once per command (every command a
+    restricted ACL user runs reads it)."""
+
+    __slots__ = ("specs", "names_keys", "variable_flags", "has_keys", "static")
+
+    def __init__(self, cmd):
+        self.specs = tuple((spec, lower_flags(spec)) for spec in cmd.key_specs)
+        self.names_keys = any("not_key" not in f for _, f in self.specs)   # a real key spec
+        self.variable_flags = any("variable_flags" in f for _, f in self.specs)
+        self.has_keys = cmd.getkeys is not None or self.names_keys     # doesCommandHaveKeys
+        # Keys found by index and range alone: where they are depends on argc only.
+        self.static = cmd.getkeys is None and not self.variable_flags and all(
+            spec.get("begin_search", {}).get("type") == "index"
+            and spec.get("find_keys", {}).get("type") == "range" for spec, _ in self.specs)
+
+
+_PLANS: dict = {}      # Command -> KeyPlan (commands live as long as the process)
+
+
+def plan(cmd) -> KeyPlan:
+    found = _PLANS.get(cmd)
+    if found is None:
+        found = _PLANS[cmd] = KeyPlan(cmd)
+    return found
+
+
 def has_key_specs(cmd) -> bool:
     """doesCommandHaveKeys: a getkeys function, or a spec that names real keys."""
-    return cmd.getkeys is not None or any("not_key" not in lower_flags(s)
-                                          for s in cmd.key_specs)
+    return plan(cmd).has_keys
 
 
 def _word(value) -> bytes:
@@ -86,13 +112,13 @@ def _last(spec: dict, argv: list[bytes], first: int) -> tuple[int, int, int]:
 
 
 def keys_from_specs(cmd, argv: list[bytes], skip_not_keys: bool = False
-                    ) -> list[tuple[int, dict]] | None:
-    """(position, spec) of each key argv names, in spec order; None when the specs can't
+                    ) -> list[tuple[int, dict, frozenset]] | None:
+    """(position, spec, its lower-case flags) of each key argv names, in spec order; None
+    when the specs can't
     tell (a position out of bounds, an unknown spec kind, an incomplete spec). With
     `skip_not_keys`, specs flagged not_key are passed over (the ACL check's view)."""
-    found: list[tuple[int, dict]] = []
-    for spec in cmd.key_specs:
-        flags = lower_flags(spec)
+    found: list[tuple[int, dict, frozenset]] = []
+    for spec, flags in plan(cmd).specs:
         if skip_not_keys and "not_key" in flags:
             continue
         try:
@@ -102,7 +128,7 @@ def keys_from_specs(cmd, argv: list[bytes], skip_not_keys: bool = False
             first, last, step = _last(spec, argv, first)
         except (ValueError, KeyError, TypeError):
             return None
-        found.extend((i, spec) for i in range(first, last + 1, step))
+        found.extend((i, spec, flags) for i in range(first, last + 1, step))
         if "incomplete" in flags:
             return None
     return found

@@ -57,6 +57,11 @@ def used_memory(node) -> int:
     return rss_bytes()
 
 
+def startup_memory(used: int) -> int:
+    """used_memory_startup: what the process held when it started."""
+    return min(_STARTUP_RSS, used)
+
+
 def peak_memory(node, used: int) -> int:
     peak = max(node.stats.peak_memory, used)
     node.stats.peak_memory = peak
@@ -132,7 +137,7 @@ def section_memory(node) -> list[str]:
     used = used_memory(node)
     rss = used
     peak = peak_memory(node, used)
-    startup = min(_STARTUP_RSS, used)
+    startup = startup_memory(used)
     dataset = used - startup
     system = total_system_memory()
     maxmemory = node.config["maxmemory"]

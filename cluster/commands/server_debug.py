@@ -15,6 +15,7 @@ import time
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int
 from cluster.commands.checks import allow_protected
 from cluster.commands.help import help_reply
+from cluster.commands.info_sections import peak_memory, startup_memory, used_memory
 from cluster.commands.objects import encoding_of
 from cluster.encoding.dump import dump
 from cluster.keyspace.databases import type_name
@@ -246,6 +247,40 @@ def memory_doctor(client, argv):
         text = ("Hi Sam, I can't find any memory issue in your instance. I can only account "
                 "for what occurs on this base.\n")
     return Verbatim(text.encode())
+
+
+@subcommand("memory", "stats", 2, "", since="4.0.0",
+            summary="Show memory usage details",
+            tips="nondeterministic_output request_policy:all_shards response_policy:special")
+def memory_stats(client, argv):
+    """MEMORY STATS: Redis's fields, from the same figures INFO memory reports (which
+    estimate the dataset as the process's growth since start: see README)."""
+    node = client.node
+    used = used_memory(node)
+    peak = peak_memory(node, used)
+    startup = startup_memory(used)
+    keys = node.keyspace.total_keys()
+    dataset = used - startup
+    out = {b"peak.allocated": peak, b"total.allocated": used,
+           b"startup.allocated": startup, b"replication.backlog": 0, b"clients.slaves": 0,
+           b"clients.normal": 0, b"cluster.links": 0, b"aof.buffer": 0, b"lua.caches": 0,
+           b"functions.caches": 0}
+    for db in node.keyspace:
+        if db.data:
+            out[b"db.%d" % db.id] = {b"overhead.hashtable.main": 0,
+                                     b"overhead.hashtable.expires": 0,
+                                     b"overhead.hashtable.slot-to-keys": 0}
+    out.update({
+        b"overhead.total": startup, b"keys.count": keys,
+        b"keys.bytes-per-key": dataset // keys if keys else 0, b"dataset.bytes": dataset,
+        b"dataset.percentage": float(dataset * 100 / used if used else 0.0),
+        b"peak.percentage": float(used * 100 / peak if peak else 0.0),
+        b"allocator.allocated": used, b"allocator.active": used, b"allocator.resident": used,
+        b"allocator-fragmentation.ratio": float(1.0), b"allocator-fragmentation.bytes": 0,
+        b"allocator-rss.ratio": float(1.0), b"allocator-rss.bytes": 0,
+        b"rss-overhead.ratio": float(1.0), b"rss-overhead.bytes": 0,
+        b"fragmentation": float(1.0), b"fragmentation.bytes": 0})
+    return out
 
 
 @subcommand("memory", "help", 2, "loading stale", since="4.0.0",

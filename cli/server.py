@@ -14,17 +14,35 @@ import trio
 
 from cluster import REDIS_VERSION, __version__
 from cluster.config.live import Config, ConfigFileError, ConfigOpenError
+from cluster.config.values import ConfigError
 from cluster.config.file import options_text, read_config_file
+from cluster.acl.file import check_user_directive
 from cluster.acl.startup import AclStartupError
+from cluster.acl.users import Acl, AclError
 from cluster.base.log import Logger
 from cluster.bus.cluster_node import ClusterStartError, attach
 from cluster.node import Node
 from cluster.server.edge import run_node
 
 
+def _user_line_checker():
+    """Each `user` line checked as Redis checks it while reading the file: its rules on a
+    throwaway user, and one line per user name."""
+    scratch, seen = Acl(), set()
+
+    def check(args: list[str]) -> None:
+        try:
+            check_user_directive(scratch, args, seen)
+        except AclError as err:
+            raise ConfigError(err.message) from None
+        seen.add(args[0])
+    return check
+
+
 def load_config(args: list[str], stdin=None) -> Config:
     """Build the configuration exactly as redis-server's main() does."""
     config = Config()
+    config.check_user = _user_line_checker()
     args = list(args)
     text = ""
     if args and not args[0].startswith("-"):

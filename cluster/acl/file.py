@@ -109,11 +109,15 @@ def save_file(acl: Acl, path: str) -> None:
 def check_user_directive(acl: Acl, args: list[str], seen: set[str] = frozenset()) -> None:
     """ACLAppendUserForLoading for `user <name> rules...` (`args` without "user"): raise
     AclError("Error in user declaration '<arg>': <reason>") on a bad rule (an unknown
-    command is tolerated here, as Redis defers it) or a duplicate name in `seen`."""
+    command is tolerated here, as Redis defers it) or a duplicate name in `seen`.
+
+    Redis names the argument by the failing rule's index among the merged rules, applied
+    to the line's words (`user` counted): `user foo on bad` names 'foo', as it prints."""
     if not args:
         raise AclError("Error in user declaration 'user': Wrong format")
+    words = ["user", *args]
     if args[0] in seen:
-        raise AclError("Error in user declaration '%s': %s" % (args[0], rules.E_DUPLICATE))
+        raise AclError("Error in user declaration '%s': %s" % (words[1], rules.E_DUPLICATE))
     raw = [a.encode("utf-8", "surrogateescape") for a in args[1:]]
     try:
         ops = rules.merge_selector_args(raw)
@@ -121,13 +125,13 @@ def check_user_directive(acl: Acl, args: list[str], seen: set[str] = frozenset()
         raise AclError("Error in user declaration '%s': Wrong format"
                        % _text(exc.args[0])) from None
     fake = User("__fakeuser:0__", acl.pubsub_all)
-    for op in ops:
+    for index, op in enumerate(ops):
         try:
             fake.apply(op, acl.pubsub_all)
         except RuleError as exc:
             if exc.reason != rules.E_UNKNOWN:
                 raise AclError("Error in user declaration '%s': %s"
-                               % (_text(op), exc.reason)) from None
+                               % (words[index], exc.reason)) from None
 
 
 def load_configured_users(acl: Acl, declarations: list[list[str]]) -> None:

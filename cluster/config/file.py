@@ -26,6 +26,7 @@ class ConfigFile:
     _canonical: list[Directive]
     values: dict[str, object]
     users: list[list[str]]
+    check_user: object
     rewrite_users: object
     file: str | None
     _save_loaded: bool
@@ -54,6 +55,11 @@ class ConfigFile:
             if name in DEPRECATED and len(args) == 2:
                 continue
             if name == "user" and len(args) >= 2:
+                if self.check_user is not None:
+                    try:
+                        self.check_user(args[1:])
+                    except ConfigError as err:
+                        raise ConfigFileError(lineno, line, str(err)) from None
                 self.users.append(args[1:])
                 continue
             if name == "include" and len(args) == 2:

@@ -41,6 +41,9 @@ class Config(ConfigFile):
         self._save_loaded = False
         # `user` lines of the file: their words after `user`, applied by the ACL at start.
         self.users: list[list[str]] = []
+        # Checks a `user` line as it is read (ACLAppendUserForLoading): raises ConfigError.
+        # The process start-up installs it (cli.server); None: lines are taken as they are.
+        self.check_user: Callable[[list[str]], None] | None = None
         # CONFIG REWRITE's `user` lines (the node's ACL hands them; None: an aclfile
         # holds the users and the file keeps none).
         self.rewrite_users: Callable[[], list[str] | None] = lambda: []

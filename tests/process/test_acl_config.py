@@ -4,6 +4,7 @@ lines in the config file, an `aclfile`, both at once (the start is refused), a b
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 import redis
@@ -83,3 +84,19 @@ def test_config_rewrite_writes_the_users(tmp_path):
                  for text in files]
         assert users[0] == users[1]
         assert users[0][1].startswith("user zed on #")
+
+
+@pytest.mark.parametrize("args", [["--user", "foo", "--user", "foo"],
+                                  ["--user", "default", "--user", "default"],
+                                  ["--user", "foo", "on", "badrule"],
+                                  ["--user", "foo", "on", "(", "~x", "badrule)"],
+                                  ["--user", "foo", "on", "#abc"]])
+def test_a_bad_user_line_is_a_fatal_config_error_as_in_redis(args):
+    def report(argv):
+        res = subprocess.run(argv + ["--port", "0", *args], capture_output=True, text=True,
+                             timeout=20)
+        assert res.returncode == 1
+        text = res.stdout + res.stderr
+        return text[text.index("*** FATAL CONFIG FILE ERROR"):].strip()
+    ours = report([sys.executable, "-m", "cli.main", "server"])
+    assert ours == report(["redis-server"])

@@ -17,10 +17,11 @@ from cluster.acl.users import Acl
 from cluster.base.log import Logger
 from cluster.commands import registry  # noqa: F401  (registers every command in the table)
 from cluster.config.live import Config
-from cluster.execution import gates
+from cluster.execution import gates, monitor, obuf
 from cluster.execution.client import Client
 from cluster.execution.dispatch import execute
 from cluster.execution.inflight import inflight_gate
+from cluster.execution.latency import LatencyMonitor, bound_histograms
 from cluster.execution.pause import Pauses, pause_gate, writes_paused
 from cluster.execution.pubsub import PubSub
 from cluster.execution.routing import routing_gate
@@ -34,6 +35,7 @@ from cluster.replication import primary as repl_primary
 from cluster.replication import replica as repl_replica
 from cluster.replication.propagate import Propagator
 from cluster.replication.state import ReplState
+from cluster.scripting.functions import Libraries
 
 
 def make_gates() -> gates.Gates:
@@ -48,6 +50,7 @@ def make_gates() -> gates.Gates:
         ("pubsub", gates.pubsub_gate),          # a client subscribed (RESP2 context)
         ("loading", loading_gate),              # loading the dataset at start-up
         ("busy", gates.busy_gate),              # a script past busy-reply-threshold
+        ("monitor", monitor.monitor_gate),      # somebody monitors: monitors keep off keys
         ("pause", pause_gate),                  # CLIENT PAUSE / manual failover
         ("multi", gates.multi_gate),            # a client in MULTI: queueing
         ("migrate", inflight_gate),             # keys of a MIGRATE in flight
@@ -84,15 +87,35 @@ class Node:
         self.clients: dict[int, Client] = {}   # id -> connected client (CLIENT LIST)
         self._next_client_id = 1             # CLIENT ID of the next connection
         self.current_client: Client | None = None   # whose command runs (dispatch)
+        # MONITOR clients, in the order they started; dispatch feeds them only when there
+        # are any (cluster.execution.monitor). Their output limits are the normal class's.
+        self.monitors: list[Client] = []
+        self.monitor_limits = obuf.Limits(self.config, "normal")
         self.slowlog_threshold = self.config["slowlog-log-slower-than"]   # cached: per call
         # -- observability ----------------------------------------------------------------
         self.stats = Stats()                 # INFO counters, per-command stats
         self.slowlog = SlowLog()             # SLOWLOG entries
+        # LATENCY: the event series (cluster.execution.latency); dispatch reads the two
+        # cached settings on every call: latency-tracking, and the threshold in usec
+        # (latency-monitor-threshold * 1000; off: a duration nothing reaches).
+        self.latency = LatencyMonitor(clock)
+        self.latency_tracking = self.config["latency-tracking"]
+        self.latency_event_us = 1 << 62
+        self._config_changed("latency-monitor-threshold",
+                             self.config["latency-monitor-threshold"])
+        # DEBUG switches for tests, as Redis's: SET-ACTIVE-EXPIRE, PAUSE-CRON,
+        # SET-DISABLE-DENY-SCRIPTS (cluster.commands.server_debug).
+        self.active_expire_enabled = True
+        self.pause_cron = False
+        self.script_disable_deny_script = False
         # -- subsystems -------------------------------------------------------------------
         self.pubsub = PubSub(self)           # channels, patterns, shard channels
         self.pauses = Pauses(self)           # CLIENT PAUSE and the manual-failover pause
         self.script_busy = None              # the ScriptRun past busy-reply-threshold
         self.lua_engine = None               # the Lua runtime, made by the first script
+        # Redis 7.0 Functions: the libraries, with their own Lua runtime (made by the first
+        # FUNCTION LOAD); their codes live in keyspace.functions for snapshots.
+        self.functions = Libraries(self)
         # The cluster bus side (cluster.bus.cluster_node.ClusterNode) when cluster-enabled;
         # attached by the process start-up (cli.server) or a test, None in standalone.
         self.cluster = None
@@ -133,11 +156,18 @@ class Node:
 
     def cron(self) -> None:
         """Periodic work (serverCron): active expiry, idle clients, stats sampling."""
+        if self.pause_cron:                     # DEBUG PAUSE-CRON 1
+            return
         now = self.keyspace.now_ms
         if (self.repl.link is None and not writes_paused(self)    # replicas wait for DELs
-                and self.script_busy is None):     # a script thread owns the data
+                and self.script_busy is None      # a script thread owns the data
+                and self.active_expire_enabled):  # DEBUG SET-ACTIVE-EXPIRE 0
+            start = time.perf_counter_ns()
             self.keyspace.active_expire_cycle(now, budget=5000)
+            self.latency.add_if_needed(b"expire-cycle",
+                                       (time.perf_counter_ns() - start) // 1_000_000)
         self.stats.sample(now)
+        bound_histograms(self.stats.commands)   # latency-tracking dicts stay small
         if self.pubsub.slot_channels and self.cluster is not None:
             self.pubsub.check_shard_slots()    # removeChannelsInSlot for lost slots
         if self.migrate_sockets:
@@ -153,7 +183,8 @@ class Node:
         if timeout:
             for client in list(self.clients.values()):
                 idle = now - client.last_interaction_ms
-                if idle > timeout * 1000 and not client.blocked and not client.is_master_link:
+                if (idle > timeout * 1000 and not client.blocked and not client.is_master_link
+                        and not client.reply_mode & monitor.MONITOR):    # monitors: never
                     self.log.verbose("Closing idle client")
                     client.kill()
 
@@ -172,6 +203,7 @@ class Node:
 
     def remove_client(self, client: Client) -> None:
         client.reset_multi()
+        monitor.stop(client)
         client.unwatch_all()
         self.pubsub.forget_client(client)
         if client.replica_link is not None and self.repl.primary is not None:
@@ -206,6 +238,11 @@ class Node:
             self.gates.turn("min-replicas", bool(value))
         elif name == "slowlog-log-slower-than":
             self.slowlog_threshold = value
+        elif name == "latency-tracking":
+            self.latency_tracking = value
+        elif name == "latency-monitor-threshold":
+            self.latency.threshold_ms = value
+            self.latency_event_us = value * 1000 if value else 1 << 62
         elif name == "loglevel":
             self.log.configure(value, self.log.path)
         elif name == "appendonly":

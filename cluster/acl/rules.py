@@ -17,6 +17,7 @@ ACLDescribeSelectorCommandRules, whose category choices are Redis's greedy best 
 """
 from __future__ import annotations
 
+from cluster.base.cstring import c_string
 from cluster.acl import categories as cats
 
 READ, WRITE = 1, 2
@@ -53,10 +54,7 @@ def has_spaces(data: bytes) -> bool:
     return any(b in _SPACES for b in data)
 
 
-def cstr(op: bytes) -> bytes:
-    """The op as C string functions (strcasecmp, sdsnew) see it: up to the first NUL."""
-    nul = op.find(b"\x00")
-    return op if nul < 0 else op[:nul]
+cstr = c_string          # strcasecmp / sdsnew see an op up to its first NUL
 
 
 class Selector:

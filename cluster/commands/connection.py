@@ -5,6 +5,7 @@ from cluster.acl.gate import log_auth_failure
 from cluster.commands.args import parse_int
 from cluster.commands.checks import validate_client_name
 from cluster.resp.reply import OK, PONG, ReplyError, Status
+from cluster.execution import monitor, replymode
 from cluster.execution.table import command
 
 _HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, "
@@ -132,6 +133,8 @@ def quit_(client, argv):
          acl="@connection", since="6.2.0",
          summary="Reset the connection", complexity="O(1)")
 def reset(client, argv):
+    monitor.stop(client)                # clearClientConnectionState: no longer a monitor
+    replymode.reset(client)             # CLIENT REPLY OFF / SKIP_NEXT end
     client.reset_multi()
     client.unwatch_all()
     client.node.pubsub.forget_client(client)

@@ -13,6 +13,7 @@ import resource
 import sys
 
 from cluster import __version__
+from cluster.execution import latency
 from cluster.persistence import aof as persist_aof
 from cluster.persistence import rdb_file as persist_rdb
 from cluster.replication import primary as repl_primary
@@ -341,9 +342,18 @@ def section_errorstats(node) -> list[str]:
 
 
 def section_latencystats(node) -> list[str]:
-    # No per-command latency histograms are kept (yet): the section is empty, as in a
-    # Redis with latency-tracking disabled.
-    return ["# Latencystats"]
+    """Per-command latency percentiles (latency-tracking yes; empty when off), from the
+    histograms dispatch keeps, as Redis's hdr_histogram reports them."""
+    lines = ["# Latencystats"]
+    if not node.config["latency-tracking"]:
+        return lines
+    percentiles = [float(p) for p in node.config["latency-tracking-info-percentiles"].split()]
+    commands = node.stats.commands
+    for name in sorted(commands):
+        hist = commands[name].hist
+        if hist:
+            lines.append(latency.percentiles_line(name.translate(_UNSAFE), hist, percentiles))
+    return lines
 
 
 def _cluster_connections(node) -> int:

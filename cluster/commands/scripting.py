@@ -9,8 +9,10 @@ import trio
 from cluster.scripting import lua_shebang
 from cluster.scripting import runtime as scripting
 from cluster.commands.args import parse_int
+from cluster.execution import blocking
 from cluster.resp.outcomes import Await
 from cluster.resp.reply import OK, ReplyError, Status
+from cluster.execution.gates import BUSY_FUNCTION
 from cluster.execution.table import command, container, subcommand
 
 G = "scripting"
@@ -63,8 +65,15 @@ def _eval(client, argv, by_sha: bool, readonly: bool):
     lua_shebang.check(flags, node, client, readonly)
     if flags is not None and "no-writes" in flags:
         readonly = True
-    keys = argv[3:3 + numkeys]
-    args = argv[3 + numkeys:]
+    return run_script(client, eng, sha, argv[3:3 + numkeys], argv[3 + numkeys:], readonly)
+
+
+def run_script(client, eng, sha: str, keys: list, args: list, readonly: bool,
+               function_argv: list | None = None):
+    """Run script `sha` of engine `eng` (a function of cluster.scripting.functions when
+    `function_argv`, the FCALL, is given): its writes propagate as one transaction; past
+    busy-reply-threshold the node turns busy and the reply comes by an Await."""
+    node = client.node
     prop = node.propagator
     own_txn = not prop.in_transaction
     if own_txn:
@@ -75,6 +84,9 @@ def _eval(client, argv, by_sha: bool, readonly: bool):
         if own_txn:
             prop.end_transaction()
         raise
+    if function_argv is not None:
+        run.is_eval = False
+        run.argv = function_argv
     nested = client.in_multi or client.is_master_link
     threshold = node.config["busy-reply-threshold"]
     done, reply = eng.wait(future, None if nested else threshold / 1000)
@@ -85,13 +97,18 @@ def _eval(client, argv, by_sha: bool, readonly: bool):
     async def wait_script():
         # run_sync is not cancellable: _finish always runs once the script ended.
         result = await trio.to_thread.run_sync(future.result)
-        return _finish(client, eng, run, own_txn, result)
+        reply = _finish(client, eng, run, own_txn, result)
+        if blocking.READY:
+            blocking.serve_ready()  # keys the script filled: its waiters, after the script
+        return reply
     return Await(wait_script)
 
 
 def _finish(client, eng, run, own_txn, reply):
     node = client.node
     eng.finish(run)
+    if own_txn and run.abandoned:
+        node.propagator.drop_since(0)      # SHUTDOWN NOSAVE: the writes go nowhere
     if own_txn:
         node.propagator.end_transaction()
     if run.wrote:
@@ -203,6 +220,8 @@ def script_kill(client, argv):
         raise ReplyError("NOTBUSY No scripts in execution right now.")
     if run.wrote:
         raise ReplyError(UNKILLABLE)
+    if not run.is_eval:                  # a function: FUNCTION KILL ends it
+        raise ReplyError(BUSY_FUNCTION)
     run.killed = True
     return OK
 

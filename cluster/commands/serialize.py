@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cluster.commands.args import SYNTAX, parse_int
 from cluster.commands.objects import lfu_policy
+from cluster.encoding import dump_stream  # noqa: F401  (registers the stream DUMP/RDB encodings)
 from cluster.encoding.dump import BAD_PAYLOAD, dump, load, verify
 from cluster.keyspace.notify import GENERIC, notify
 from cluster.resp.outcomes import Rewritten

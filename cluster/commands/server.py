@@ -15,6 +15,7 @@ from cluster.commands.info_sections import info_text
 from cluster.replication import primary as repl_primary
 from cluster.replication.wait_block import WaitBlock
 from cluster.resp.reply import OK, ReplyError, Verbatim
+from cluster.execution.gates import BUSY, BUSY_FUNCTION
 from cluster.execution.table import command, container, subcommand
 
 
@@ -193,6 +194,13 @@ def shutdown(client, argv):
     if abort:
         raise ReplyError("ERR No shutdown in progress.")
     node = client.node
+    busy = node.script_busy
+    if busy is not None:
+        # A script past busy-reply-threshold: only SHUTDOWN NOSAVE, which abandons it
+        # (its writes are neither saved nor propagated: the process ends without them).
+        if b"nosave" not in flags:
+            raise ReplyError(BUSY if busy.is_eval else BUSY_FUNCTION)
+        busy.abandon()
     # Read by the persistence layer when it stops: True save, False don't, None: as configured.
     shutdown_flags.set_flags(node, flags)     # save / nosave / now / force
     node.request_shutdown()

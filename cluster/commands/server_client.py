@@ -4,7 +4,7 @@ The CLIENT LIST / CLIENT INFO line has Redis 7.0.15's fields in its order.
 """
 from __future__ import annotations
 
-from cluster.execution import pause
+from cluster.execution import pause, replymode
 from cluster.execution.client_info import client_info_line, client_type
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.checks import validate_client_name
@@ -124,6 +124,16 @@ def client_setname(client, argv):
             since="2.6.9", summary="Get the current connection name")
 def client_getname(client, argv):
     return client.name or None
+
+
+@subcommand("client", "reply", 3, "noscript loading stale sentinel", acl="@connection",
+            since="3.2.0", summary="Instruct the server whether to reply to commands",
+            complexity="O(1)")
+def client_reply(client, argv):
+    reply = replymode.set_mode(client, argv[2])     # ON|OFF|SKIP (cluster.execution.replymode)
+    if reply is None:
+        raise ReplyError(SYNTAX)
+    return reply
 
 
 def _on_off(raw: bytes) -> bool:

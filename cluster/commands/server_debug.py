@@ -1,4 +1,5 @@
-"""DEBUG (SLEEP, DIGEST, DIGEST-VALUE, RELOAD, ERROR, HELP) and MEMORY (USAGE, HELP, ...).
+"""DEBUG (SLEEP, DIGEST, DIGEST-VALUE, RELOAD, LOADAOF, OBJECT, ERROR, HELP; the rest in
+cluster.commands.debug_subcommands) and MEMORY (USAGE, HELP, ...).
 
 The dataset digest is order-independent: each key's digest (name, type, value, expiry)
 is XOR-ed into the total, and unordered values (sets, hashes) XOR their members, so two
@@ -13,12 +14,15 @@ import sys
 import time
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int
+from cluster.commands.debug_subcommands import HELP as DEBUG_MORE_HELP
+from cluster.commands.debug_subcommands import SUBCOMMANDS as DEBUG_MORE
 from cluster.commands.checks import allow_protected
 from cluster.commands.help import help_reply
 from cluster.commands.info_sections import peak_memory, startup_memory, used_memory
 from cluster.commands.objects import encoding_of
 from cluster.encoding.dump import dump
 from cluster.keyspace.databases import type_name
+from cluster.persistence.aof import debug_loadaof
 from cluster.persistence.rdb_file import debug_reload
 from cluster.resp.reply import OK, ReplyError, Status, Verbatim
 from cluster.execution.table import command, container, subcommand
@@ -28,17 +32,7 @@ _STRTOD = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _DEBUG_DENIED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set "
                  "to \"local\", you can run it from a local connection, otherwise you need "
                  "to set this option in the configuration file, and then restart the server.")
-_DEBUG_HELP = [
-    "DIGEST",
-    "    Output a hex signature representing the current DB content.",
-    "DIGEST-VALUE <key> [<key> ...]",
-    "    Output a hex signature of the values of all the specified keys.",
-    "ERROR <string>",
-    "    Return a Redis protocol error with <string> as message. Useful for clients",
-    "    unit tests to simulate Redis errors.",
-    "SLEEP <seconds>",
-    "    Stop the server for <seconds>. Decimals allowed.",
-]
+_DEBUG_HELP = DEBUG_MORE_HELP          # Redis 7.0.15's DEBUG HELP, word for word
 
 
 # -- digests ----------------------------------------------------------------------------
@@ -129,15 +123,30 @@ def debug(client, argv):
             out.append(Status(ZERO_DIGEST if value is None else
                               b"%040x" % value_digest(value)))
         return out
-    if sub == b"reload" and argc == 2:
-        if not debug_reload(node):          # SAVE, empty, load back (no MERGE/NOFLUSH/NOSAVE)
-            raise ReplyError("ERR")
+    if sub == b"reload":
+        opts = {opt.lower() for opt in argv[2:]}
+        if not opts <= {b"merge", b"noflush", b"nosave"}:
+            raise ReplyError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
+                             "options.")
+        failed = debug_reload(node, b"nosave" not in opts, b"noflush" not in opts,
+                              b"merge" in opts)
+        if failed is not None:
+            raise ReplyError(failed)
         node.log.warning("DB reloaded by DEBUG RELOAD")
+        return OK
+    if sub == b"loadaof" and argc == 2:
+        failed = debug_loadaof(node)        # flush the AOF, empty, load the AOF back
+        if failed is not None:
+            raise ReplyError(failed)
+        node.log.warning("Append Only File loaded by DEBUG LOADAOF")
         return OK
     if sub == b"object" and argc == 3:
         return _debug_object(client, argv[2])
     if sub == b"error" and argc == 3:
         raise ReplyError(argv[2].decode("utf-8", "surrogateescape"))
+    more = DEBUG_MORE.get(sub)              # PROTOCOL, SET-ACTIVE-EXPIRE, PAUSE-CRON, ...
+    if more is not None and more[0](argc):
+        return more[1](client, argv)
     raise ReplyError("ERR unknown subcommand or wrong number of arguments for '%s'. "
                      "Try DEBUG HELP." % argv[1].decode("utf-8", "replace")[:128])
 

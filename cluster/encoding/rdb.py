@@ -4,6 +4,7 @@
     "REDIS0010"
     AUX (0xFA) name value ...                    redis-ver, redis-bits, ctime, used-mem,
                                                  repl-stream-db, repl-id, repl-offset, aof-base
+    FUNCTION2 (0xF5) <library code string> ...   the source's `functions` (function libraries)
     per non-empty db: SELECTDB (0xFE) <db>, RESIZEDB (0xFB) <keys> <expires>
         [EXPIRETIME_MS (0xFC) <8 bytes LE>] <type byte> <key string> <value body>
     EOF (0xFF) <CRC-64/Jones of everything before, 8 bytes LE>
@@ -11,9 +12,10 @@
 Values use `cluster.encoding.dump`'s object encodings (its SAVERS / LOADERS tables), so every type
 DUMP/RESTORE knows is also snapshotted. The reader accepts what Redis 7.0.15 writes for the
 types we have (every encoding registered in LOADERS: strings incl. LZF and integer encodings,
-lists as quicklist/listpack/ziplist, hashes, sets, sorted sets), skips IDLE/FREQ/module-less
-FUNCTION-free metadata, honours EXPIRETIME (seconds) too, and refuses anything else with an
-`RdbError` naming what it met. Strings of more than 20 bytes are LZF-compressed on write
+lists as quicklist/listpack/ziplist, hashes, sets, sorted sets), skips IDLE/FREQ metadata,
+collects FUNCTION2 records (library codes, `Snapshot.functions`: the caller loads them),
+honours EXPIRETIME (seconds) too, and refuses anything else with an `RdbError` naming
+what it met. Strings of more than 20 bytes are LZF-compressed on write
 unless `compress` is False (rdbcompression no).
 """
 from __future__ import annotations
@@ -84,6 +86,10 @@ def iter_rdb(source, aux: dict[bytes, bytes] | None = None, list_fill: int = -2,
     for name, value in (aux if aux is not None else default_aux()).items():
         yield _aux(name, value)
         set_compression(compress)
+    # the function libraries (rdbSaveFunctions), between the aux fields and the data
+    for code in getattr(source, "functions", ()):
+        yield function_record(code)
+        set_compression(compress)
     savers = SAVERS
     for db_id, data, expires in triples:
         if not data:
@@ -148,17 +154,33 @@ def write_rdb(keyspace, aux: dict[bytes, bytes] | None = None, list_fill: int = 
     return body + crc64(body).to_bytes(8, "little")
 
 
-# -- reading ------------------------------------------------------------------------
-class Snapshot:
-    """What an RDB file holds: aux fields and (db, key, value, expire_ms|None) entries."""
+def function_record(code: bytes) -> bytes:
+    """One library as RDB_OPCODE_FUNCTION2: the opcode, then its whole code as a string."""
+    return bytes((OP_FUNCTION2,)) + encode_string(code)
 
-    __slots__ = ("version", "aux", "entries", "resize")
+
+# -- reading ------------------------------------------------------------------------
+def read_old_function(r: Reader) -> bytes:
+    """RDB_OPCODE_FUNCTION (7.0 rc1/rc2): name, engine, [description], body, turned into
+    the library code a FUNCTION2 record holds (as rdbFunctionLoad does)."""
+    name, engine = r.string(), r.string()
+    if r.plain_length():
+        r.string()                                 # the description: dropped
+    return b"#!%s name=%s\n%s" % (engine, name, r.string())
+
+
+class Snapshot:
+    """What an RDB file holds: aux fields, function libraries (their codes, in file
+    order) and (db, key, value, expire_ms|None) entries."""
+
+    __slots__ = ("version", "aux", "entries", "resize", "functions")
 
     def __init__(self):
         self.version = 0
         self.aux: dict[bytes, bytes] = {}
         self.entries: list[tuple[int, bytes, object, int | None]] = []
         self.resize: dict[int, tuple[int, int]] = {}
+        self.functions: list[bytes] = []
 
 
 def read_rdb(buf: bytes, check_crc: bool = True) -> Snapshot:
@@ -192,8 +214,12 @@ def read_rdb(buf: bytes, check_crc: bool = True) -> Snapshot:
                 r.plain_length()
             elif op == OP_FREQ:
                 r.byte()
-            elif op in (OP_MODULE_AUX, OP_FUNCTION, OP_FUNCTION2):
-                raise RdbError(f"RDB opcode {op} (modules / functions) is not supported")
+            elif op == OP_FUNCTION2:
+                snap.functions.append(r.string())
+            elif op == OP_FUNCTION:
+                snap.functions.append(read_old_function(r))
+            elif op == OP_MODULE_AUX:
+                raise RdbError(f"RDB opcode {op} (modules) is not supported")
             else:
                 loader = LOADERS.get(op)
                 if loader is None:

@@ -11,6 +11,12 @@ the clients blocked; a waiter whose value type does not match stays blocked (7.0
 connection task (`cluster.server.edge`) awaits `Waiter.wait`: the served reply, the timeout
 reply, CLIENT UNBLOCK, or in cluster mode a redirect when a key's slot leaves this node
 (clusterRedirectBlockedClientIfNeeded). Nothing here reads the clock but `wait`.
+
+Streams (XREAD/XREADGROUP BLOCK) wait with kind None: their `serve` decides alone and
+returns STAY to keep waiting. XADD and XGROUP DESTROY signal an existing key
+(`signal_key`); deleting, overwriting, flushing or swapping away a stream signals it too
+(Database), so XREADGROUP waiters fail as in 7.0. A wait ended with an error counts as a
+failed call and an error reply (updateStatsOnUnblock).
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from cluster.resp.outcomes import Block
 from cluster.resp.reply import ReplyError
 
 READY: list = []          # (db, key) created while clients wait on them
+STAY = object()           # what a kind-less serve returns to leave its client blocked
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 LLONG_MAX = 2**63 - 1
 _REDIRECT_POLL_S = 0.1    # cluster mode: how often a blocked client re-checks its slots
@@ -81,6 +88,12 @@ class Blocked:
             return
         self.done = True
         self.reply = reply
+        if reply.__class__ is ReplyError:       # updateStatsOnUnblock: a failed call
+            stats = self.client.node.stats
+            stats.count_error(reply.message)
+            cs = stats.commands.get(self.client.last_cmd)
+            if cs is not None:
+                cs.failed += 1
         self.unregister()
         if self._event is not None:
             self._event.set()
@@ -105,7 +118,8 @@ class Waiter(Blocked):
         self.client = client
         self.db = client.db
         self.keys = list(dict.fromkeys(keys))
-        self.kind = kind                  # the value class that can serve it
+        self.kind = kind                  # the value class that can serve it; None:
+                                          # `serve` decides (streams), STAY to wait on
         self.serve = serve                # serve(waiter, key) -> reply
         self.timeout_reply = timeout_reply
         self.reply = None
@@ -205,17 +219,40 @@ def serve_ready() -> None:
                 if waiter.done:
                     continue
                 value = db.peek(key)
-                if value is None:
-                    break
-                if value.__class__ is not waiter.kind:
-                    continue                   # 7.0: a client of another type stays blocked
+                if waiter.kind is not None:
+                    if value is None:
+                        continue
+                    if value.__class__ is not waiter.kind:
+                        continue               # 7.0: a client of another type stays blocked
                 served_client = waiter.client
                 served_client.db = waiter.db
                 try:
                     reply = waiter.serve(waiter, key)
                 except ReplyError as err:
                     reply = err
+                if reply is STAY:
+                    continue
                 waiter.finish(reply)
+
+
+def signal_key(db, key: bytes) -> None:
+    """signalKeyAsReady for a key that changed without being created (XADD, XGROUP
+    DESTROY): its waiters are looked at after the command."""
+    if db.blocking and key in db.blocking:
+        READY.append((db, key))
+
+
+def propagate_all(waiter, argvs: list) -> None:
+    """`propagate` for several commands: one MULTI/EXEC unit when more than one (the
+    also-propagate of a served XREADGROUP)."""
+    if not argvs:
+        return
+    client = waiter.client
+    node = client.node
+    node.keyspace.dirty += 1
+    if node.repl.link is None:
+        node.propagator.feed_all(waiter.db.id, argvs)
+        client.woff = node.repl.master_repl_offset
 
 
 def propagate(waiter, argv: list) -> None:

@@ -17,7 +17,7 @@ class Client:
         "net_in", "net_out", "commands",
         "is_replica", "repl_conf", "replica_link", "handover", "woff",
         "channels", "patterns", "shard_channels", "pushes", "push_bytes", "push_soft_since",
-        "wake",
+        "wake", "reply_mode", "monitor_lines",
     )
 
     def __init__(self, node, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -76,6 +76,9 @@ class Client:
         self.push_bytes = 0              # their size (client-output-buffer-limit pubsub)
         self.push_soft_since = 0         # when the soft limit was first passed
         self.wake: Callable[[], None] | None = None   # makes a parked connection flush
+        # -- CLIENT REPLY and MONITOR (cluster.execution.replymode, .monitor) ----------------
+        self.reply_mode = 0              # OFF / SKIP_NEXT / SKIP / MONITOR bits; 0: answer fast
+        self.monitor_lines: list | None = None   # a monitor's own lines while its command runs
 
     def unwatch_all(self) -> None:
         for db, key in self.watched:
@@ -108,5 +111,8 @@ class Client:
         if self.killer is not None:
             self.killer()
             # Gone from CLIENT LIST at once, as Redis frees it before the next command;
-            # the connection's own task finishes the clean-up (node.remove_client).
-            self.node.clients.pop(self.id, None)
+            # the connection's own task finishes the clean-up (node.remove_client). A
+            # blocked client stays until its wait is undone (its keys' queues), so no
+            # pushed value goes to a client that is no longer there.
+            if not self.blocked:
+                self.node.clients.pop(self.id, None)

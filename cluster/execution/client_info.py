@@ -1,6 +1,8 @@
 """What CLIENT LIST, CLIENT INFO and ACL LOG say about a client (catClientInfoString)."""
 from __future__ import annotations
 
+from cluster.execution.monitor import MONITOR
+
 
 def user_name(client) -> str:
     """The client's ACL user; the primary's link and the AOF loader run as no user."""
@@ -21,7 +23,9 @@ def client_type(client) -> str:
 
 def _flags(client) -> str:
     out = ""
-    if client.is_replica:
+    if client.reply_mode & MONITOR:     # a monitor (CLIENT_SLAVE|CLIENT_MONITOR): O
+        out += "O"
+    elif client.is_replica:
         out += "S"
     if client.is_master_link:
         out += "M"

@@ -9,15 +9,18 @@ processCommand order between the arity check and the call:
     lookup, arity -> auth, routing, min-replicas, replica, Pub/Sub context, loading,
     busy script, pause, MULTI queueing, MIGRATE in flight -> call -> serve blocked clients
 
-`call` runs the handler and accounts for it: stats, slow log, and the one propagation of
-a write that changed the dataset (the request, or the commands of a `Rewritten` reply).
+`call` runs the handler and accounts for it: stats, latency histogram and events, slow log,
+and the one propagation of a write that changed the dataset (the request, or the commands
+of a `Rewritten` reply).
 """
 from __future__ import annotations
 
 import time
 import traceback
 
-from cluster.execution import blocking
+from cluster.base.cstring import c_string
+from cluster.execution import blocking, monitor
+from cluster.execution.monitor import MONITORING
 from cluster.execution.refusal import reject
 from cluster.execution.table import (UNKNOWN, UNKNOWN_SUBCOMMAND, Command, lookup,
                                      resolve)
@@ -27,12 +30,6 @@ from cluster.resp.reply import ReplyError
 _perf_ns = time.perf_counter_ns
 
 
-def _c_string(raw: bytes) -> bytes:
-    """What C's %s prints of an argument: up to its first NUL."""
-    nul = raw.find(b"\0")
-    return raw if nul == -1 else raw[:nul]
-
-
 def unknown_command_error(argv: list[bytes]) -> str:
     # Redis counts the 128 in bytes and prints the bytes as they are; surrogateescape
     # keeps them through the str message to the encoder.
@@ -40,9 +37,9 @@ def unknown_command_error(argv: list[bytes]) -> str:
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        args += b"'%s' " % _c_string(arg)[:128 - len(args)]
+        args += b"'%s' " % c_string(arg)[:128 - len(args)]
     return (b"ERR unknown command '%s', with args beginning with: %s" % (
-        _c_string(argv[0])[:128], args)).decode("utf-8", "surrogateescape")
+        c_string(argv[0])[:128], args)).decode("utf-8", "surrogateescape")
 
 
 def execute(client, argv: list[bytes]):
@@ -56,12 +53,14 @@ def execute(client, argv: list[bytes]):
         refused = gate(client, cmd, argv)
         if refused is not None:
             if refused.__class__ is str:
+                if node.monitors and cmd.name == "exec":
+                    monitor.feed(client, argv)  # execCommandAbort: monitors see EXEC
                 return reject(client, cmd, refused)
             return refused
     reply = call(client, cmd, argv)
-    if blocking.READY:
-        blocking.serve_ready()              # clients blocked on keys this command created
-    return reply
+    if blocking.READY and node.script_busy is None:
+        blocking.serve_ready()      # clients blocked on keys this command created (a busy
+    return reply                    # script's waiters are served when the script ends)
 
 
 def reject_unresolved(client, argv: list[bytes], why: int) -> ReplyError:
@@ -83,6 +82,8 @@ def call(client, cmd: Command, argv: list[bytes]):
     is_write = cmd.is_write
     rewrite = None
     client.last_cmd = cmd.name              # c->lastcmd: CLIENT LIST's cmd= while it runs
+    if MONITORING:                          # any MONITOR client (cluster.execution.monitor)
+        monitor.before_call(client, cmd, argv)
     start = _perf_ns()
     try:
         reply = cmd.handler(client, argv)
@@ -96,6 +97,8 @@ def call(client, cmd: Command, argv: list[bytes]):
             cmd.name, traceback.format_exc().replace("\n", " | ")))
         reply = ReplyError(f"ERR internal error while running '{cmd.name}'")
     duration = (_perf_ns() - start) // 1000
+    if MONITORING:
+        monitor.after_call(client, cmd, argv, reply)
     name = cmd.name
     stats = node.stats
     cs = stats.commands.get(name)
@@ -104,6 +107,12 @@ def call(client, cmd: Command, argv: list[bytes]):
     cs.calls += 1
     cs.usec += duration
     stats.commands_processed += 1
+    if node.latency_tracking:               # latency-tracking: the command's histogram
+        hist = cs.hist
+        hist[duration] = hist.get(duration, 0) + 1
+    if duration >= node.latency_event_us:   # latency-monitor-threshold (cluster.execution.latency)
+        node.latency.add_sample(b"fast-command" if "fast" in cmd.flags else b"command",
+                                duration // 1000)
     if reply.__class__ is ReplyError:
         cs.failed += 1
         stats.count_error(reply.message)
@@ -116,6 +125,7 @@ def call(client, cmd: Command, argv: list[bytes]):
     if client.asking and name != "asking" and not client.in_multi:
         client.asking = False
     if duration >= node.slowlog_threshold >= 0 and "skip_slowlog" not in cmd.flags:
-        node.slowlog.add(argv, duration, ks.now_ms // 1000, client.addr, client.name,
+        node.slowlog.add(monitor.redacted(cmd, argv, reply), duration,  # AUTH's password..
+                         ks.now_ms // 1000, client.addr, client.name,
                          node.config["slowlog-max-len"])
     return reply

@@ -24,6 +24,8 @@ from cluster.resp.reply import QUEUED
 
 BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
         "NOSAVE.")
+BUSY_FUNCTION = ("BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                 "SHUTDOWN NOSAVE.")           # the running script is an FCALL
 NO_MULTI = "ERR Command not allowed inside a transaction"
 # What a RESP2 client in subscribed mode may run (processCommand's pubsub context).
 PUBSUB_ALLOWED = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
@@ -90,8 +92,9 @@ def pubsub_gate(client, cmd, argv):
 def busy_gate(client, cmd, argv):
     """While a script runs past busy-reply-threshold, only commands flagged allow_busy
     (SCRIPT KILL, SHUTDOWN NOSAVE, ...) run; the rest get -BUSY."""
-    if client.node.script_busy is not None and "allow_busy" not in cmd.flags:
-        return BUSY
+    run = client.node.script_busy
+    if run is not None and "allow_busy" not in cmd.flags:
+        return BUSY if run.is_eval else BUSY_FUNCTION
     return None
 
 

@@ -9,10 +9,13 @@ STATS_METRIC_SAMPLES = 16
 
 
 class CommandStats:
-    __slots__ = ("calls", "usec", "rejected", "failed")
+    __slots__ = ("calls", "usec", "rejected", "failed", "hist")
 
     def __init__(self):
         self.calls = self.usec = self.rejected = self.failed = 0
+        # latency-tracking: {duration in usec: calls}, read as Redis's hdr_histogram by
+        # cluster.execution.latency (LATENCY HISTOGRAM, INFO latencystats)
+        self.hist: dict[int, int] = {}
 
 
 class Stats:

@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from slots import CLUSTER_SLOTS, keyslot
 
 from cluster.keyspace.snapshot import copy_on_write
+from cluster.keyspace.stream import Stream
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -115,8 +116,10 @@ class Database:
     def store(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Create or overwrite `key`; its TTL is dropped unless keep_ttl."""
         data = self.data
-        if self.blocking and key in self.blocking and key not in data:
+        if self.blocking and key in self.blocking and (
+                key not in data or data[key].__class__ is Stream):
             self.blocking.signal(self, key)         # a key clients wait on was created
+            #                                         (or a stream replaced: XREADGROUP)
         if self.ks.on_new is not None and key not in data:
             self.ks.on_new(self, key)               # keyspace event "new" (cluster.keyspace.notify)
         if (self.slot_keys is not None or self.scan_index is not None) and key not in data:
@@ -131,8 +134,11 @@ class Database:
         self.modified(key)
 
     def delete(self, key: bytes) -> bool:
-        if self.data.pop(key, None) is None:
+        value = self.data.pop(key, None)
+        if value is None:
             return False
+        if value.__class__ is Stream and self.blocking and key in self.blocking:
+            self.blocking.signal(self, key)         # XREADGROUP waiters fail (dbGenericDelete)
         self._forget(key)
         self.modified(key)
         return True
@@ -178,8 +184,10 @@ class Database:
         """Delete an expired key and tell the world (stats, WATCH, propagation as DEL)."""
         # Not a change the command made: no `dirty` bump (so a no-op write after a lazy
         # expiry is not propagated), but WATCHers see it and replicas get a DEL.
-        self.data.pop(key, None)
+        value = self.data.pop(key, None)
         self._forget(key)
+        if value.__class__ is Stream and self.blocking and key in self.blocking:
+            self.blocking.signal(self, key)
         if self.watched:
             self.signal_watchers(key)
         self.ks.expired += 1
@@ -187,6 +195,10 @@ class Database:
 
     def flush(self) -> int:
         n = len(self.data)
+        if self.blocking:                   # scanDatabaseForDeletedStreams
+            for key in list(self.blocking):
+                if self.data.get(key).__class__ is Stream:
+                    self.blocking.signal(self, key)
         for key in list(self.watched):
             if key in self.data:
                 for client in self.watched[key]:
@@ -277,6 +289,10 @@ class Keyspace:
         self.dirty = 0
         self.hold_expired = None    # set by cluster.execution.pause while writes may be paused
         self.views: list = []      # active cluster.keyspace.snapshot views (copy-on-write while set)
+        # The function libraries' codes (a tuple, replaced on change, never changed in
+        # place): kept by cluster.scripting.functions, snapshotted with the data (RDB,
+        # full sync, AOF base); FLUSHALL leaves them.
+        self.functions: tuple[bytes, ...] = ()
         self.on_new = None         # (db, key) when a key is created / a read misses:
         self.on_miss = None        # set by cluster.keyspace.notify while "n" / "m" events are on
         self.on_expired = on_expired or (lambda db, key: None)
@@ -300,10 +316,21 @@ class Keyspace:
                 if key in one.data or key in other.data:
                     for client in clients:
                         client.dirty_cas = True
+        for one, other in ((da, db), (db, da)):      # scanDatabaseForDeletedStreams
+            if one.blocking:
+                for key in list(one.blocking):
+                    if one.data.get(key).__class__ is Stream and \
+                            other.data.get(key).__class__ is not Stream:
+                        one.blocking.signal(one, key)
         for attr in ("data", "expires", "lru", "slot_keys", "_heap", "scan_index"):
             x, y = getattr(da, attr), getattr(db, attr)
             setattr(da, attr, y)
             setattr(db, attr, x)
+        for one in (da, db):                         # scanDatabaseForReadyKeys
+            if one.blocking:
+                for key in list(one.blocking):
+                    if key in one.data:
+                        one.blocking.signal(one, key)
 
     def active_expire_cycle(self, now_ms: int, budget: int = 200) -> int:
         if self.replica or self.loading:    # a replica waits for its primary's DELs

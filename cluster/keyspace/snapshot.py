@@ -39,11 +39,12 @@ def _fallback_copy(value):
 class View:
     """The databases of a keyspace as they were at `take` time."""
 
-    __slots__ = ("ks", "triples", "frozen", "now_ms", "released", "copies")
+    __slots__ = ("ks", "triples", "frozen", "now_ms", "released", "copies", "functions")
 
     def __init__(self, keyspace):
         self.ks = keyspace
         self.now_ms = keyspace.now_ms
+        self.functions = keyspace.functions    # the library codes (an immutable tuple)
         self.released = False
         self.copies = 0                    # copy-on-write count (tests, logs)
         # (db id, frozen data, frozen expires) for every non-empty db

@@ -58,6 +58,21 @@ def load_steps(node):
     return loaded
 
 
+def debug_loadaof(node) -> str | None:
+    """DEBUG LOADAOF: flush the live file, empty the dataset (function libraries
+    included, emptyData), load the AOF back; the error text when it cannot be read."""
+    if node.persist.aof is not None:
+        node.persist.aof.flush()
+    for db in node.keyspace.dbs:
+        db.flush()
+    node.functions.flush()
+    try:
+        aof_load.drive(aof_load.load_steps(node))
+    except aof_load.AofLoadError as err:
+        return f"ERR {err}"
+    return None
+
+
 # -- the live file --------------------------------------------------------------------
 class Aof:
     def __init__(self, node):
@@ -88,6 +103,8 @@ class Aof:
             return
         self.buf = bytearray()
         view = memoryview(buf)
+        latency = self.node.latency         # the aof-write* events (LATENCY)
+        start = time.perf_counter_ns() if latency.threshold_ms else 0
         try:
             while view:
                 view = view[os.write(self.fd, view):]
@@ -97,10 +114,19 @@ class Aof:
                 self.node.log.warning(f"Error writing to the AOF file: {err.strerror}")
             self.last_write_ok = False
             return
+        if start:
+            ms = (time.perf_counter_ns() - start) // 1_000_000
+            latency.add_if_needed(b"aof-write-pending-fsync" if self.pending_fsync else
+                                  b"aof-write-active-child" if self.rewrite is not None
+                                  else b"aof-write-alone", ms)
+            latency.add_if_needed(b"aof-write", ms)
         self.last_write_ok = True
         self.current_size += len(buf)
         if self.node.config["appendfsync"] == "always":
+            start = time.perf_counter_ns()
             os.fsync(self.fd)
+            latency.add_if_needed(b"aof-fsync-always",
+                                  (time.perf_counter_ns() - start) // 1_000_000)
         else:
             self.unsynced = True
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from cluster.encoding.dump import dump
 from cluster.encoding.rdb import default_aux, rdb_chunks
+from cluster.keyspace.stream import Stream
+from cluster.persistence.aof_stream import stream_commands
 from cluster.replication.propagate import encode_command
 
 ITEMS_PER_CMD = 64          # AOF_REWRITE_ITEMS_PER_CMD
@@ -26,9 +28,12 @@ def base_chunks(node, view, rdb: bool):
 
 
 def command_chunks(view):
-    """A commands base: per non-empty database a SELECT, then per key SET (strings), RPUSH
-    in runs of ITEMS_PER_CMD (lists), RESTORE of its DUMP (other types), PEXPIREAT."""
-    out: list[bytes] = []
+    """A commands base: a FUNCTION LOAD per function library (rewriteFunctions), then per
+    non-empty database a SELECT, then per key SET (strings), RPUSH in runs of
+    ITEMS_PER_CMD (lists), XADD ... (streams: aof_stream), RESTORE of its DUMP (other
+    types), PEXPIREAT."""
+    out: list[bytes] = [encode_command([b"FUNCTION", b"LOAD", code])
+                        for code in getattr(view, "functions", ())]
     size = 0
     for db_id, data, expires in view:
         if not data:
@@ -41,6 +46,8 @@ def command_chunks(view):
                 items = list(value)
                 for i in range(0, len(items), ITEMS_PER_CMD):
                     out.append(encode_command([b"RPUSH", key, *items[i:i + ITEMS_PER_CMD]]))
+            elif value.__class__ is Stream:
+                out.extend(encode_command(argv) for argv in stream_commands(key, value))
             else:
                 out.append(encode_command([b"RESTORE", key, b"0", dump(value)]))
             when = expires.get(key)

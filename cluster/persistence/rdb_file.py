@@ -336,10 +336,12 @@ def will_be_replica(node) -> bool:
 LOAD_BATCH = 20_000     # keys put in place between two looks at the clients (-LOADING)
 
 
-def apply_steps(node, snap, repl: bool = True):
+def apply_steps(node, snap, repl: bool = True, flush: bool = True, merge: bool = False):
     """`apply` as a generator that yields after every LOAD_BATCH entries, so the start-up
     load (cluster.persistence.loading) answers -LOADING in between instead of stalling the clients;
-    its return value (StopIteration.value) is (keys loaded, keys expired)."""
+    its return value (StopIteration.value) is (keys loaded, keys expired).
+    DEBUG RELOAD NOFLUSH keeps the dataset (`flush` False): a key or library already
+    there fails the load, unless MERGE (`merge`: RDBFLAGS_ALLOW_DUP) replaces it."""
     ks = node.keyspace
     n = len(ks.dbs)
     entries = snap.entries
@@ -350,8 +352,23 @@ def apply_steps(node, snap, repl: bool = True):
     now = node.now_ms
     expired = 0
     gone: list[tuple[int, bytes]] = []
-    for db in ks.dbs:
-        db.flush()
+    # emptyData drops the function libraries too: the dump's replace them (all or none)
+    if flush:
+        failed = node.functions.replace_all(snap.functions)
+    else:
+        failed = node.functions.merge_all(snap.functions, merge)
+    if failed is not None:
+        raise LoadError(f"Failed loading library, {failed}")
+    if flush:
+        for db in ks.dbs:
+            db.flush()
+    else:
+        for db_id, key, _, _ in entries:
+            if key in ks.dbs[db_id].data:
+                if not merge:
+                    raise LoadError(f"RDB has duplicated key '{key.decode('utf-8', 'replace')}' "
+                                    f"in DB {db_id}")
+                ks.dbs[db_id].delete(key)
     dbs = ks.dbs
     for start in range(0, len(entries), LOAD_BATCH):
         per_db: dict[int, list] = {}
@@ -375,10 +392,11 @@ def apply_steps(node, snap, repl: bool = True):
     return loaded, expired
 
 
-def apply(node, snap, repl: bool = True) -> tuple[int, int]:
+def apply(node, snap, repl: bool = True, flush: bool = True,
+          merge: bool = False) -> tuple[int, int]:
     """Put a parsed dump into the (empty) keyspace; (keys loaded, keys expired).
     `repl`: use the dump's replication info (the start-up load; not DEBUG RELOAD)."""
-    steps = apply_steps(node, snap, repl)
+    steps = apply_steps(node, snap, repl, flush, merge)
     while True:
         try:
             next(steps)
@@ -440,29 +458,32 @@ def log_aux(node, aux: dict[bytes, bytes]) -> None:
         pass
 
 
-def load_file(node, path: str | None = None, repl: bool = True) -> bool:
+def load_file(node, path: str | None = None, repl: bool = True, flush: bool = True,
+              merge: bool = False) -> bool:
     """Synchronous load of `path` (DEBUG RELOAD, tests): False when there is no file."""
     path = path or node.config["dbfilename"]
     if not os.path.exists(path):
         return False
     snap, _ = parse_file(path, node.config["rdbchecksum"])
     log_aux(node, snap.aux)
-    loaded, expired = apply(node, snap, repl)
+    loaded, expired = apply(node, snap, repl, flush, merge)
     node.log.notice(f"Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.")
     return True
 
 
-def debug_reload(node) -> bool:
-    """DEBUG RELOAD: save, empty, load the file back."""
-    if not save(node):
-        return False
+def debug_reload(node, save_first: bool = True, flush: bool = True,
+                 merge: bool = False) -> str | None:
+    """DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE]: save, empty, load the file back; the
+    error reply's text when a step fails."""
+    if save_first and not save(node):
+        return "ERR"
     try:
-        load_file(node, repl=False)
+        load_file(node, repl=False, flush=flush, merge=merge)
     except LoadError as err:
         for line in err.lines:
             node.log.warning(line)
-        return False
-    return True
+        return "ERR Error trying to load the RDB dump"
+    return None
 
 
 def info_fields(node) -> dict[str, object]:

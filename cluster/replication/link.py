@@ -255,7 +255,10 @@ async def _full_sync(node, link: ReplicaLink, conn: _Conn, replid: str, offset: 
     node.log.notice(f"MASTER <-> REPLICA sync: receiving {len(payload)} bytes from master")
     node.log.notice("MASTER <-> REPLICA sync: Flushing old data")
     try:
-        load_into(node.keyspace, payload)
+        snap = load_into(node.keyspace, payload)
+        failed = node.functions.replace_all(snap.functions)   # the primary's libraries
+        if failed is not None:
+            raise RdbError(f"Failed loading library, {failed}")
     except RdbError as err:
         for db in node.keyspace.dbs:
             db.flush()

@@ -10,6 +10,7 @@ protocol version:
     NULL_ARRAY -> `*-1` / RESP3 null   Push -> RESP3 push / RESP2 array
     NO_REPLY -> nothing at all      TRUE / FALSE -> RESP3 boolean / RESP2 integer
     BigNumber -> RESP3 big number / RESP2 bulk string
+    Double -> RESP3 double of the given text / RESP2 bulk string
     Replies -> each item, one after the other
 """
 from __future__ import annotations
@@ -62,6 +63,13 @@ class BigNumber(bytes):
     __slots__ = ()
 
 
+class Double(bytes):
+    """A RESP3 double written with given text (`,13.36138933897018433`); a bulk string in
+    RESP2. For doubles Redis prints other than `%.17g` (addReplyHumanLongDouble)."""
+
+    __slots__ = ()
+
+
 class Boolean:
     """A RESP3 boolean (`#t` / `#f`); `:1` / `:0` in RESP2. Use TRUE / FALSE."""
 
@@ -80,6 +88,13 @@ FALSE = Boolean(False)
 
 class Push(list):
     """A RESP3 push (`>`); an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Attribute(dict):
+    """A RESP3 attribute (`|N`), the map before the reply it annotates (DEBUG PROTOCOL
+    attrib); RESP3 only."""
 
     __slots__ = ()
 
@@ -219,12 +234,19 @@ def _encode_into(value, out: list, resp3: bool) -> None:
             out.append(b"#t\r\n" if value.value else b"#f\r\n")
         else:
             out.append(b":1\r\n" if value.value else b":0\r\n")
+    elif cls is Double:
+        out.append(b",%s\r\n" % value if resp3 else b"$%d\r\n%s\r\n" % (len(value), value))
     elif cls is BigNumber:
         out.append(b"(%s\r\n" % value if resp3 else b"$%d\r\n%s\r\n" % (len(value), value))
     elif cls is Push:
         out.append((b">%d\r\n" if resp3 else b"*%d\r\n") % len(value))
         for item in value:
             _encode_into(item, out, resp3)
+    elif cls is Attribute:
+        out.append(b"|%d\r\n" % len(value))
+        for k, v in value.items():
+            _encode_into(k, out, resp3)
+            _encode_into(v, out, resp3)
     elif value is NULL_ARRAY:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
     elif value is NO_REPLY:

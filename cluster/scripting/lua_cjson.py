@@ -30,11 +30,21 @@ escapes['\127'] = '\\u007f'
 
 local function fail(msg) error(msg, 0) end
 
+-- the settings of this encode (cjson.encode_* set them; the Python side passes them in)
+local max_depth, invalid, numfmt, sparse_convert, sparse_ratio, sparse_safe
+
 local function number(n)
   if n ~= n or n == huge or n == -huge then
-    fail('Cannot serialise number: must not be NaN or Inf')
+    if invalid == 'off' then
+      fail('Cannot serialise number: must not be NaN or Inf')
+    elseif invalid == 'null' then
+      return 'null'
+    elseif n ~= n then
+      return 'nan'
+    end
+    return n < 0 and '-inf' or 'inf'              -- Redis's lua_cjson: printf's %.14g
   end
-  return format('%.14g', n)
+  return format(numfmt, n)
 end
 
 local function str(s)
@@ -44,7 +54,7 @@ end
 local encode_value
 local function encode_table(t, depth, out)
   depth = depth + 1
-  if depth > 1000 then fail('Cannot serialise, excessive nesting (1001)') end
+  if depth > max_depth then fail('Cannot serialise, excessive nesting (' .. depth .. ')') end
   -- lua_array_length
   local max, items, is_array = 0, 0, true
   for k in pairs(t) do
@@ -56,8 +66,9 @@ local function encode_table(t, depth, out)
       break
     end
   end
-  if is_array and max > items * 2 and max > 10 then
-    fail('Cannot serialise table: excessively sparse array')
+  if is_array and sparse_ratio > 0 and max > items * sparse_ratio and max > sparse_safe then
+    if not sparse_convert then fail('Cannot serialise table: excessively sparse array') end
+    is_array = false                     -- converted: encoded as an object
   end
   if is_array and max > 0 then
     out[#out + 1] = '['
@@ -109,20 +120,138 @@ local function encode(v)
   encode_value(v, 0, out)
   return concat(out)
 end
-return function(v) return pcall(encode, v) end
+return function(v, ...)
+  max_depth, invalid, numfmt, sparse_convert, sparse_ratio, sparse_safe = ...
+  return pcall(encode, v)
+end
 """
 
+INT_MAX = 2 ** 31 - 1
 
-def encoder(lua, null, pairs=None):
+
+class Settings:
+    """lua_cjson's configuration of one Lua state, at Redis's defaults; the cjson.encode_*
+    / decode_* functions read and set it (json_integer_option / json_enum_option), and it
+    lasts as long as the state, as in Redis."""
+
+    def __init__(self):
+        self.encode_max_depth = 1000
+        self.decode_max_depth = 1000
+        self.encode_number_precision = 14
+        self.encode_invalid_numbers = "off"      # "off" | "on" | "null"
+        self.decode_invalid_numbers = True
+        self.encode_keep_buffer = True
+        self.encode_sparse_convert = False
+        self.encode_sparse_ratio = 2
+        self.encode_sparse_safe = 10
+
+    def encode_args(self) -> tuple:
+        return (self.encode_max_depth, self.encode_invalid_numbers.encode(),
+                b"%%.%dg" % self.encode_number_precision, self.encode_sparse_convert,
+                self.encode_sparse_ratio, self.encode_sparse_safe)
+
+    def functions(self) -> dict[bytes, object]:
+        """The cjson.* setters, by name."""
+        def integer(name, low, high):
+            def option(*args):
+                _at_most(name, args, 1)
+                if args and args[0] is not None:
+                    setattr(self, name, _checked_int(name, 1, args[0], low, high))
+                return getattr(self, name)
+            return option
+
+        def boolean(name):
+            def option(*args):
+                _at_most(name, args, 1)
+                if args and args[0] is not None:
+                    setattr(self, name, _checked_enum(name, 1, args[0], ("off", "on")) == "on")
+                return getattr(self, name)
+            return option
+
+        def invalid_numbers(*args):
+            _at_most("encode_invalid_numbers", args, 1)
+            if args and args[0] is not None:
+                self.encode_invalid_numbers = _checked_enum(
+                    "encode_invalid_numbers", 1, args[0], ("off", "on", "null"))
+            mode = self.encode_invalid_numbers
+            return mode == "on" if mode != "null" else b"null"
+
+        def sparse_array(*args):
+            _at_most("encode_sparse_array", args, 3)
+            if args and args[0] is not None:
+                self.encode_sparse_convert = _checked_enum(
+                    "encode_sparse_array", 1, args[0], ("off", "on")) == "on"
+            if len(args) > 1 and args[1] is not None:
+                self.encode_sparse_ratio = _checked_int("encode_sparse_array", 2, args[1],
+                                                        0, INT_MAX)
+            if len(args) > 2 and args[2] is not None:
+                self.encode_sparse_safe = _checked_int("encode_sparse_array", 3, args[2],
+                                                       0, INT_MAX)
+            return (self.encode_sparse_convert, self.encode_sparse_ratio,
+                    self.encode_sparse_safe)
+
+        return {
+            b"encode_max_depth": integer("encode_max_depth", 1, INT_MAX),
+            b"decode_max_depth": integer("decode_max_depth", 1, INT_MAX),
+            b"encode_number_precision": integer("encode_number_precision", 1, 14),
+            b"encode_keep_buffer": boolean("encode_keep_buffer"),
+            b"decode_invalid_numbers": boolean("decode_invalid_numbers"),
+            b"encode_invalid_numbers": invalid_numbers,
+            b"encode_sparse_array": sparse_array,
+        }
+
+
+def _at_most(name: str, args: tuple, n: int) -> None:
+    if len(args) > n:
+        raise LuaLibError("bad argument #%d to '%s' (found too many arguments)"
+                          % (n + 1, name))
+
+
+def _checked_int(name: str, index: int, value, low: int, high: int) -> int:
+    """luaL_checkinteger + luaL_argcheck of json_integer_option."""
+    given = value
+    if isinstance(value, bytes):
+        try:
+            value = float(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise LuaLibError("bad argument #%d to '%s' (number expected, got %s)"
+                          % (index, name, _lua_type(given)))
+    number = int(value) if value == value and abs(value) < 2 ** 63 else -(2 ** 63)
+    if not low <= number <= high:
+        raise LuaLibError("bad argument #%d to '%s' (expected integer between %d and %d)"
+                          % (index, name, low, high))
+    return number
+
+
+def _checked_enum(name: str, index: int, value, options: tuple[str, ...]) -> str:
+    """json_enum_option: a boolean (off/on) or one of the option names."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (int, float)):
+        value = (b"%d" % value) if value == int(value) else b"%.14g" % value
+    if not isinstance(value, bytes):
+        raise LuaLibError("bad argument #%d to '%s' (string expected, got %s)"
+                          % (index, name, _lua_type(value)))
+    text = value.decode("utf-8", "replace")
+    if text not in options:
+        raise LuaLibError("bad argument #%d to '%s' (invalid option '%s')"
+                          % (index, name, text))
+    return text
+
+
+def encoder(lua, null, pairs=None, settings: Settings | None = None):
     """cjson.encode as a Python callable (its errors are LuaLibError, as decode's).
 
     `pairs`: the sandbox's pairs, which sees through its read-only library proxies."""
     encode = lua.execute(ENCODER, null, pairs)
+    settings = settings or Settings()
 
     def call(*args):
         if len(args) != 1:
             raise LuaLibError("bad argument #1 to 'encode' (expected 1 argument)")
-        ok, value = encode(args[0])
+        ok, value = encode(args[0], *settings.encode_args())
         if not ok:
             raise LuaLibError(value)
         return value
@@ -136,13 +265,17 @@ _SIMPLE_ESC = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b"
 _PUNCT = {ord("{"): "T_OBJ_BEGIN", ord("}"): "T_OBJ_END", ord("["): "T_ARR_BEGIN",
           ord("]"): "T_ARR_END", ord(":"): "T_COLON", ord(","): "T_COMMA"}
 MAX_DEPTH = 1000
+_INF = float("inf")
 # decode recurses twice per nesting level and must reach MAX_DEPTH + 1 to report it
 if sys.getrecursionlimit() < 3 * MAX_DEPTH:
     sys.setrecursionlimit(3 * MAX_DEPTH)
 
 
 class _Decoder:
-    def __init__(self, lua, null, text: bytes):
+    def __init__(self, lua, null, text: bytes, max_depth: int = 1000,
+                 invalid_numbers: bool = True):
+        self.max_depth = max_depth
+        self.invalid_numbers = invalid_numbers      # hex, inf, nan accepted
         self.lua = lua
         self.null = null
         self.s = text
@@ -173,6 +306,10 @@ class _Decoder:
                         else float(int(m.group().decode(), 16))
                 except ValueError:
                     value = None
+                if value is not None and not self.invalid_numbers and (
+                        value != value or value in (_INF, -_INF) or b"x" in m.group().lower()):
+                    value = None
+                    c = 0x30                    # refused as lua_cjson does: invalid number
                 if value is not None:
                     self.i = m.end()
                     return "T_NUMBER", value, start
@@ -262,7 +399,7 @@ class _Decoder:
 
     def nest(self, index):
         self.depth += 1
-        if self.depth > MAX_DEPTH:
+        if self.depth > self.max_depth:
             raise LuaLibError("Found too many nested data structures (%d) at character %d"
                               % (self.depth, index + 1))
 
@@ -309,7 +446,7 @@ class _Decoder:
             tok = self.token()
 
 
-def decode(lua, null, *args):
+def decode(lua, null, *args, settings: Settings | None = None):
     if len(args) != 1:
         raise LuaLibError("bad argument #1 to 'decode' (expected 1 argument)")
     text = args[0]
@@ -319,8 +456,13 @@ def decode(lua, null, *args):
     if not isinstance(text, bytes):
         raise LuaLibError("bad argument #1 to 'decode' (string expected, got %s)"
                           % _lua_type(text))
-    d = _Decoder(lua, null, text)
-    result = d.value(d.token())
+    settings = settings or Settings()
+    d = _Decoder(lua, null, text, settings.decode_max_depth, settings.decode_invalid_numbers)
+    try:
+        result = d.value(d.token())
+    except RecursionError:          # a depth set past what Python's stack takes
+        raise LuaLibError("Found too many nested data structures (%d) at character %d"
+                          % (d.depth, d.i + 1)) from None
     tok = d.token()
     if tok[0] != "T_END":
         d.fail("the end", tok)
@@ -332,5 +474,9 @@ def _lua_type(v) -> str:
         return "nil"
     if isinstance(v, bool):
         return "boolean"
+    if isinstance(v, bytes):
+        return "string"
+    if isinstance(v, (int, float)):
+        return "number"
     return {"_LuaTable": "table", "_LuaFunction": "function"}.get(type(v).__name__,
                                                                  "userdata")

@@ -292,6 +292,26 @@ class _Decoder:
 
 def msgpack_unpack(lua, *args):
     """cmsgpack.unpack: every object in the string, as multiple results."""
+    return _unpack_full(lua, _packed(args), 0, 0)
+
+
+def msgpack_unpack_one(lua, *args):
+    """cmsgpack.unpack_one(s [, offset]): the next offset (-1 at the end), one object."""
+    data = _packed(args)
+    offset = _opt_integer(args, 2, 0)
+    return _unpack_full(lua, data, 1, offset)
+
+
+def msgpack_unpack_limit(lua, *args):
+    """cmsgpack.unpack_limit(s, limit [, offset]): the next offset (-1 at the end), then
+    up to `limit` objects."""
+    data = _packed(args)
+    limit = _opt_integer(args, 2, None)
+    offset = _opt_integer(args, 3, 0)
+    return _unpack_full(lua, data, limit, offset)
+
+
+def _packed(args) -> bytes:
     data = args[0] if args else None
     if not isinstance(data, bytes):
         if isinstance(data, (int, float)) and not isinstance(data, bool):
@@ -299,10 +319,45 @@ def msgpack_unpack(lua, *args):
         else:
             raise LuaLibError("", (1, "string expected, got %s" % (
                 "no value" if not args else "nil" if data is None else _lua_type_name(data))))
+    return data
+
+
+def _opt_integer(args, n: int, default):
+    """luaL_optinteger / luaL_checkinteger (default None) of argument n (1-based)."""
+    value = args[n - 1] if len(args) >= n else None
+    if value is None:
+        if default is None:
+            raise LuaLibError("", (n, "number expected, got %s"
+                                   % ("no value" if len(args) < n else "nil")))
+        return default
+    if isinstance(value, bytes):
+        try:
+            value = float(value)
+        except ValueError:
+            raise LuaLibError("", (n, "number expected, got string")) from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LuaLibError("", (n, "number expected, got %s" % _lua_type_name(value)))
+    if value != value or abs(value) >= 2 ** 63:
+        return -(2 ** 31)
+    return ((int(value) + 2 ** 31) & 0xFFFFFFFF) - 2 ** 31      # to a C int, as Redis
+
+
+def _unpack_full(lua, data: bytes, limit: int, offset: int):
+    """mp_unpack_full: `limit` objects from `offset` (both 0: all, no offset returned)."""
+    decode_all = not limit and not offset
+    if offset < 0 or limit < 0:
+        raise LuaLibError("Invalid request to unpack with offset of %d and limit of %d."
+                          % (offset, len(data)))          # (Redis prints the length)
+    if offset > len(data):
+        raise LuaLibError("Start offset %d greater than input length %d."
+                          % (offset, len(data)))
+    if decode_all:
+        limit = 2 ** 31 - 1
     d = _Decoder(lua, data)
+    d.pos = offset
     out = []
     try:
-        while d.pos < len(data):
+        while d.pos < len(data) and len(out) < limit:
             d.slots = len(out)
             if len(out) >= LUAI_MAXCSTACK - 20:
                 raise LuaLibError("stack overflow (too many return values at once; use "
@@ -314,6 +369,8 @@ def msgpack_unpack(lua, *args):
         raise LuaLibError("Missing bytes in input.") from None
     except _Bad:
         raise LuaLibError("Bad data format in input.") from None
+    if not decode_all:
+        out.insert(0, -1 if d.pos >= len(data) else d.pos)
     return tuple(out)
 
 

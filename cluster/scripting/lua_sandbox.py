@@ -84,10 +84,24 @@ local redis = {}
 -- call, and a failing redis.call raises a ScriptCallError the handler turns into a table.
 redis.call = py.call
 redis.pcall = py.pcall
-redis.error_reply = function(msg)
-  if type(msg) ~= 'string' then return {err='ERR wrong number or type of arguments'} end
-  if msg:sub(1, 1) == '-' then msg = msg:sub(2) else msg = 'ERR ' .. msg end
-  return {err=msg}
+redis.error_reply = function(...)
+  -- luaRedisErrorReplyCommand + luaPushErrorBuff: "-CODE msg" (a '-' added when missing)
+  -- gives "CODE msg"; with no space the code is ERR; CR/LF trimmed off the message
+  local msg = ...
+  if select('#', ...) ~= 1 or type(msg) ~= 'string' then
+    return {err='ERR wrong number or type of arguments'}
+  end
+  if msg:sub(1, 1) ~= '-' then msg = '-' .. msg end
+  local space = msg:find(' ', 1, true)
+  local code, text
+  if space then
+    code, text = msg:sub(2, space - 1), msg:sub(space + 1)
+  else
+    code, text = 'ERR', msg:sub(2)
+  end
+  text = (text:gsub('^[\r\n]+', ''))
+  text = (text:gsub('[\r\n]+$', ''))
+  return {err=code .. ' ' .. text}
 end
 redis.status_reply = function(msg)
   if type(msg) ~= 'string' then return {err='ERR wrong number or type of arguments'} end
@@ -136,35 +150,34 @@ end
 genv.pcall = spcall
 
 local prelude = getinfo(1, 'S').source
-local function handler(err)
-  local level, i = 2, nil
-  repeat
-    i = getinfo(level, 'Sl')
-    level = level + 1
-  until i == nil or (i.what ~= 'C' and i.what ~= 'tail' and i.source ~= prelude)
-  if type(err) == 'userdata' then
-    local msg, lib = py.errmsg(err)
-    err = {err=lib and 'ERR ' .. msg or msg}
-  elseif type(err) ~= 'table' then
-    err = {err='ERR ' .. tostring(err)}
+-- The xpcall error handler: the error as a table, with the script's line. `skip`: one
+-- more chunk whose frames are not the script's (the Functions engine's own).
+local function make_handler(skip)
+  return function(err)
+    local level, i = 2, nil
+    repeat
+      i = getinfo(level, 'Sl')
+      level = level + 1
+    until i == nil or (i.what ~= 'C' and i.what ~= 'tail' and i.source ~= prelude
+                       and i.source ~= skip)
+    if type(err) == 'userdata' then
+      local msg, lib = py.errmsg(err)
+      err = {err=lib and 'ERR ' .. msg or msg}
+    elseif type(err) ~= 'table' then
+      err = {err='ERR ' .. tostring(err)}
+    end
+    if i and rawget(err, 'line') == nil then
+      rawset(err, 'source', i.source)
+      rawset(err, 'line', i.currentline)
+    end
+    return err
   end
-  if i and rawget(err, 'line') == nil then
-    rawset(err, 'source', i.source)
-    rawset(err, 'line', i.currentline)
-  end
-  return err
 end
+local handler = make_handler(nil)
 
--- lua_cjson's settings, at Redis's defaults
+-- lua_cjson (its settings are cluster.scripting.lua_cjson.Settings)
 local cj = py.cjson
 cj._NAME, cj._VERSION = 'cjson', '2.1.0'
-cj.encode_keep_buffer = function() return true end
-cj.encode_max_depth = function() return 1000 end
-cj.decode_max_depth = function() return 1000 end
-cj.encode_number_precision = function() return 14 end
-cj.encode_sparse_array = function() return false, 2, 10 end
-cj.encode_invalid_numbers = function() return false end
-cj.decode_invalid_numbers = function() return true end
 
 local function toint(n)
   -- luaL_checkint: (int)(lua_Integer)d, as x86-64 truncates and wraps
@@ -378,5 +391,8 @@ local function run(f, keys, argv)
   sethook()
   return ok, v
 end
-return compile, run, genv.pairs, snext
+-- what the Functions engine (cluster.scripting.functions) builds its library world from
+local internals = {genv=genv, backing=backing, readonly=readonly, prelude=prelude,
+                   errmsg=py.errmsg, make_handler=make_handler}
+return compile, run, genv.pairs, snext, internals
 """

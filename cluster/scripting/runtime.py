@@ -31,6 +31,7 @@ import hashlib
 import math
 import queue
 import threading
+import time
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 
 from lupa import lua51
@@ -42,8 +43,8 @@ from cluster.acl.check import check_command
 from cluster.acl.gate import log_denial, script_denial
 from cluster.execution.table import WRONG_ARITY, lookup, resolve
 from cluster.resp.outcomes import Await, Block
-from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, RespSet, SetReply, Status,
-                                ReplyError, Verbatim, Push, format_double)
+from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, Double, RespSet, SetReply,
+                                Status, ReplyError, Verbatim, Push, format_double)
 from cluster.scripting import lua_cjson, lua_libs, lua_sandbox, lua_shebang, lua_struct
 
 HOOK_INSTRUCTIONS = 100000
@@ -115,12 +116,23 @@ class ScriptRun:
         self.sha = sha
         self.readonly = readonly
         self.killed = False
+        self.abandoned = False      # SHUTDOWN NOSAVE stopped it: its writes go nowhere
         self.wrote = False
         self.resp = 2
         self.repl = 3
         self.db = client.db
         self.one_slot = False
         self.slot: int | None = None
+        self.is_eval = True            # False for FCALL: FUNCTION KILL, not SCRIPT KILL, ends it
+        self.argv: list | None = None  # the caller's command (FUNCTION STATS)
+        self.started = time.monotonic()
+
+
+    def abandon(self) -> None:
+        """Stop the script at its next instruction check, even if it wrote (SHUTDOWN
+        NOSAVE; Redis exits with the script still running)."""
+        self.abandoned = True
+        self.killed = True
 
 
 class Engine:
@@ -144,11 +156,15 @@ class Engine:
                            "getmetatable(p).__tostring = function() return 'userdata: (nil)' end "
                            "return p")
         where = lua.execute(_WHERE)
+        self.cjson_settings = settings = lua_cjson.Settings()   # lasts as the Lua state
         cjson = lua.table_from({
             b"null": null,
-            b"decode": _lib(where, lambda *a: lua_cjson.decode(lua, null, *a))})
+            b"decode": _lib(where, lambda *a: lua_cjson.decode(lua, null, *a,
+                                                               settings=settings)),
+            **{name: _lib(where, fn) for name, fn in settings.functions().items()}})
         py = lua.table_from({
-            b"call": self._call, b"pcall": self._pcall, b"errmsg": _errmsg,
+            b"call": self._call, b"pcall": self._pcall, b"call_many": self._call_many,
+            b"errmsg": _errmsg,
             b"log": self._log, b"setresp": self._setresp,
             b"set_repl": self._set_repl, b"acl_check_cmd": self._acl_check_cmd,
             b"sha1hex": lambda s: sha1hex(s).encode(),
@@ -163,11 +179,16 @@ class Engine:
                 b"size": _lib(where, lua_struct.size)}),
             b"cmsgpack": lua.table_from({
                 b"pack": _lib(where, lua_libs.msgpack_pack),
-                b"unpack": _lib(where, lambda *a: lua_libs.msgpack_unpack(lua, *a))}),
+                b"unpack": _lib(where, lambda *a: lua_libs.msgpack_unpack(lua, *a)),
+                b"unpack_one": _lib(where, lambda *a: lua_libs.msgpack_unpack_one(lua, *a)),
+                b"unpack_limit": _lib(where,
+                                      lambda *a: lua_libs.msgpack_unpack_limit(lua, *a))}),
         })
-        self._compile, self._run, pairs, _ = lua.execute(_PRELUDE, py, self._hook_check)
+        self._rawget = lua.eval("rawget")
+        self._compile, self._run, pairs, _, self.sandbox = lua.execute(_PRELUDE, py,
+                                                                     self._hook_check)
         # cjson.encode walks tables with the sandbox's pairs (library proxies included)
-        cjson[b"encode"] = _lib(where, lua_cjson.encoder(lua, null, pairs))
+        cjson[b"encode"] = _lib(where, lua_cjson.encoder(lua, null, pairs, settings))
 
     # --- script cache -----------------------------------------------------------------
 
@@ -224,7 +245,7 @@ class Engine:
     def _execute(self, run, fn, keys_t, args_t):
         ok, value = self._run(fn, keys_t, args_t)
         if ok:
-            return lua_to_reply(value, run.client.resp == 3, run.resp)
+            return lua_to_reply(value, run.client.resp == 3, run.resp, 0, self._rawget)
         return ReplyError(_error_text(value, run.sha))
 
     def mark_busy(self, run) -> None:
@@ -273,6 +294,11 @@ class Engine:
             raise ScriptCallError(reply.message)
         return reply_to_lua(self.lua, reply, run.resp == 3)
 
+    def _call_many(self, protected, args, count):
+        """redis.call / redis.pcall with thousands of arguments, handed over as a table."""
+        argv = [args[i] for i in range(1, int(count) + 1)]
+        return self._pcall(*argv) if protected else self._call(*argv)
+
     def _pcall(self, *args):
         """redis.pcall: a failure is returned as an error table."""
         run = self.run
@@ -292,7 +318,7 @@ class Engine:
             if isinstance(a, bytes):
                 argv.append(a)
             elif isinstance(a, (int, float)) and not isinstance(a, bool):
-                argv.append(_lua_number_text(a))
+                argv.append(_arg_number(a))
             else:
                 raise ReplyError("ERR Lua redis lib command arguments must be strings or integers")
         return argv
@@ -304,7 +330,7 @@ class Engine:
             if cmd == WRONG_ARITY:
                 raise ReplyError("ERR Wrong number of args calling Redis command from script")
             raise ReplyError("ERR Unknown Redis command called from script")
-        if "noscript" in cmd.flags:
+        if "noscript" in cmd.flags and not self.node.script_disable_deny_script:
             raise ReplyError("ERR This Redis command is not allowed from script")
         user = run.client.user             # the script runs as its caller's user
         if user is not None:
@@ -421,6 +447,14 @@ def _msg_bytes(message: str) -> bytes:
     return message.encode("utf-8", "surrogateescape")
 
 
+def _arg_number(n) -> bytes:
+    """A number passed to redis.call, as luaArgsToRedisArgv prints it (C's %.17g, which
+    also shows a NaN's sign: Lua's 0/0 is -nan on x86-64)."""
+    if n != n:
+        return b"-nan" if math.copysign(1.0, n) < 0 else b"nan"
+    return b"%.17g" % n
+
+
 def _lua_number_text(n) -> bytes:
     if isinstance(n, int) and abs(n) < 10 ** 14:
         return b"%d" % n
@@ -477,8 +511,10 @@ def _to_int(n) -> int:
 
 # --- conversions ------------------------------------------------------------------------
 
-def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0):
-    """A Lua value the script returned -> a reply value (luaReplyToRedisReply)."""
+def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0, raw=None):
+    """A Lua value the script returned -> a reply value (luaReplyToRedisReply). Fields are
+    read raw (`raw`: the runtime's rawget), as Redis does: a protected table such as _G
+    converts as an empty array, its __index never runs."""
     if v is None:
         return None
     cls = v.__class__
@@ -492,41 +528,46 @@ def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0):
         return _to_int(v)
     if not _is_table(v):
         return None
+    get = raw or _index
     if depth >= REPLY_MAX_DEPTH:
         # Redis: lua_checkstack fails ~7995 tables deep (CVE-2021-32626's guard); we stop
         # earlier, where Python's own stack would: a self-referencing table is finite too
         return ReplyError("ERR reached lua stack limit")
-    err = v[b"err"]
+    err = get(v, b"err")
     if isinstance(err, bytes):
         return ReplyError(err.decode("utf-8", "surrogateescape"))
-    ok = v[b"ok"]
+    ok = get(v, b"ok")
     if isinstance(ok, bytes):
         return Status(ok)
-    dbl = v[b"double"]
+    dbl = get(v, b"double")
     if isinstance(dbl, (int, float)) and not isinstance(dbl, bool):
         return float(dbl)
-    big = v[b"big_number"]
+    big = get(v, b"big_number")
     if isinstance(big, bytes):
         return BigNumber(big)
-    m = v[b"map"]
+    m = get(v, b"map")
     if _is_table(m):
         out = {}
         for k, val in m.items():
-            out[_hashable(lua_to_reply(k, resp3, script_resp, depth + 1))] = \
-                lua_to_reply(val, resp3, script_resp, depth + 1)
+            out[_hashable(lua_to_reply(k, resp3, script_resp, depth + 1, raw))] = \
+                lua_to_reply(val, resp3, script_resp, depth + 1, raw)
         return out
-    s = v[b"set"]
+    s = get(v, b"set")
     if _is_table(s):
-        return SetReply(lua_to_reply(k, resp3, script_resp, depth + 1) for k in s.keys())
+        return SetReply(lua_to_reply(k, resp3, script_resp, depth + 1, raw) for k in s.keys())
     out = []
     i = 1
     while True:
-        item = v[i]
+        item = get(v, i)
         if item is None:
             break
-        out.append(lua_to_reply(item, resp3, script_resp, depth + 1))
+        out.append(lua_to_reply(item, resp3, script_resp, depth + 1, raw))
         i += 1
     return out
+
+
+def _index(t, k):
+    return t[k]
 
 
 def _hashable(v):
@@ -538,6 +579,8 @@ def _hashable(v):
 def reply_to_lua(lua, value, resp3: bool):
     """A command's reply value -> the Lua value redis.call returns (redisProtocolToLuaType)."""
     cls = value.__class__
+    if cls is Double:                   # GEOPOS/GEOSEARCH coordinates: Redis strtod()s the text
+        return lua.table_from({b"double": float(value)}) if resp3 else bytes(value)
     if cls is bytes or cls is Verbatim:
         if cls is Verbatim and resp3:
             return lua.table_from({b"verbatim_string": lua.table_from(

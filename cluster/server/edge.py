@@ -20,6 +20,8 @@ from cluster.persistence import rdb_file as persist_rdb
 from cluster.replication import link as repl_link
 from cluster.persistence import shutdown
 from cluster.execution.dispatch import execute
+from cluster.execution import replymode
+from cluster.execution.replymode import Switch
 from cluster.resp.outcomes import Await, Block
 from cluster.node import Node
 from cluster.resp.parser import RequestParser
@@ -192,7 +194,7 @@ class Server:
                 if client.pushes:                   # pub/sub output queued meanwhile
                     await self._send_pushes(sock, client)
                     continue
-                if client.flags_extra:              # subscribed: pushes may wake us
+                if client.flags_extra or client.reply_mode:     # subscribed, monitoring:
                     with trio.CancelScope() as parked:
                         client.wake = parked.cancel
                         await wait_readable(fd)
@@ -211,9 +213,11 @@ class Server:
             commands, error = parser.feed(data)
             out: list[bytes] = client.pushes    # pushes queued for us go out first
             resp3 = client.resp == 3
+            # CLIENT REPLY OFF/SKIP or MONITOR: each reply settled (cluster.execution.replymode)
+            run = replymode.run if client.reply_mode else execute
             while True:
                 for argv in commands:
-                    reply = execute(client, argv)
+                    reply = run(client, argv)
                     if client.handover is not None:
                         break           # PSYNC/SYNC: the socket becomes a replica link
                     cls = reply.__class__
@@ -228,6 +232,8 @@ class Server:
                             await self._send_pushes(sock, client)
                             out = client.pushes
                         reply = await self._wait(client, reply)
+                        if client.reply_mode:
+                            reply = replymode.settle(client, reply)
                         resp3 = client.resp == 3
                         out.append(encode(reply, resp3))
                     elif cls is Await:
@@ -237,9 +243,15 @@ class Server:
                                 await self._send_pushes(sock, client)
                                 out = client.pushes
                             reply = await self._wait(client, reply)
+                        if client.reply_mode:
+                            reply = replymode.settle(client, reply)
+                            run = replymode.run
                         resp3 = client.resp == 3
                         out.append(encode(reply, resp3))
                     else:
+                        if cls is Switch:       # CLIENT REPLY OFF/SKIP, MONITOR
+                            reply = replymode.settle(client, reply)
+                            run = replymode.run
                         # Read the protocol after the command: HELLO 3 answers in RESP3.
                         resp3 = client.resp == 3
                         out.append(encode(reply, resp3))

@@ -13,7 +13,8 @@ import redis
 from redis.cluster import RedisCluster
 
 from tests.cluster_support import cluster_of
-from tests.support import NodeProcess, node_process, real_redis, running, wait_until
+from tests.support import (NodeProcess, node_process, raw_replies, real_redis, running,
+                           wait_until)
 
 APP_RULES = ["on", ">app-pw", "~app:*", "&news", "+@all", "-flushall", "-debug"]
 
@@ -66,22 +67,21 @@ def test_a_user_over_redis_py(servers, protocol):
 
 
 def test_wrong_password_and_unknown_user(servers):
-    def attempts(server):
-        out = []
-        for user, password in (("app", "nope"), ("ghost", "x"), ("default", "x")):
-            with redis.Redis(port=server.port, socket_timeout=10) as r:
-                out.append(_outcome(lambda: r.execute_command("AUTH", user, password)))
-        with redis.Redis(port=server.port, socket_timeout=10) as r:
-            out.append(_outcome(lambda: r.execute_command("AUTH", "only-a-password")))
-            log = r.execute_command("ACL", "LOG", "2")
-            out.append([(e[b"reason"] if isinstance(e, dict) else dict(zip(e[::2], e[1::2]))[
-                b"reason"]) for e in log])
-            r.execute_command("ACL", "LOG", "RESET")
-        return out
-    ours, real = _both(servers, attempts)
+    commands = [["AUTH", "app", "nope"], ["AUTH", "ghost", "x"], ["AUTH", "default", "x"],
+                ["AUTH", "only-a-password"], ["HELLO", "3", "AUTH", "app", "nope"],
+                ["AUTH", "app", "app-pw"], ["ACL", "WHOAMI"]]
+    ours, real = (raw_replies(server.port, commands) for server in servers)
     assert ours == real
-    assert ours[0] == ("AuthenticationError",
-                       "invalid username-password pair or user is disabled.")
+    assert ours[0] == b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+
+    def reasons(server):
+        with redis.Redis(port=server.port, socket_timeout=10) as r:
+            log = r.execute_command("ACL", "LOG", "4")
+            r.execute_command("ACL", "LOG", "RESET")
+        return [(e[b"reason"], e[b"object"], e[b"username"]) if isinstance(e, dict) else
+                tuple(dict(zip(e[::2], e[1::2]))[f] for f in (b"reason", b"object",
+                                                               b"username")) for e in log]
+    assert reasons(servers[0]) == reasons(servers[1])
 
 
 def test_redis_cli_with_user(servers):

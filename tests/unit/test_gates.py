@@ -27,7 +27,7 @@ def names(node) -> list[str]:
 def test_the_order_is_processcommands():
     assert [name for name, _ in Node(Config()).gates.order] == [
         "auth", "acl", "routing", "min-replicas", "replica", "pubsub", "loading", "busy",
-        "pause", "multi", "migrate"]
+        "monitor", "pause", "multi", "migrate"]
 
 
 def test_a_plain_node_runs_no_gate(node):

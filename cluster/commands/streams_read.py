@@ -63,8 +63,7 @@ def _specs(startfrom: int) -> list:
 
 
 def in_script(client) -> bool:
-    engine = client.node.lua_engine
-    return engine is not None and client is engine.client
+    return client.scripting        # EVAL's and FCALL's fake client
 
 
 # -- serving a group read ---------------------------------------------------------------

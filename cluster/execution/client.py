@@ -17,7 +17,7 @@ class Client:
         "net_in", "net_out", "commands",
         "is_replica", "repl_conf", "replica_link", "handover", "woff",
         "channels", "patterns", "shard_channels", "pushes", "push_bytes", "push_soft_since",
-        "wake", "reply_mode", "monitor_lines",
+        "wake", "reply_mode", "monitor_lines", "scripting",
     )
 
     def __init__(self, node, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -76,6 +76,7 @@ class Client:
         self.push_bytes = 0              # their size (client-output-buffer-limit pubsub)
         self.push_soft_since = 0         # when the soft limit was first passed
         self.wake: Callable[[], None] | None = None   # makes a parked connection flush
+        self.scripting = False           # the fake client Lua scripts and functions call with
         # -- CLIENT REPLY and MONITOR (cluster.execution.replymode, .monitor) ----------------
         self.reply_mode = 0              # OFF / SKIP_NEXT / SKIP / MONITOR bits; 0: answer fast
         self.monitor_lines: list | None = None   # a monitor's own lines while its command runs

@@ -80,6 +80,14 @@ class Propagator:
         """Forget what the open transaction collected after `mark` (redis.set_repl)."""
         del self._txn[mark:]
 
+    def retarget_since(self, mark: int, target: int) -> None:
+        """What the open transaction collected after `mark` goes only to `target`
+        (redis.set_repl: AOF, REPL, both; 0: nowhere)."""
+        if not target:
+            del self._txn[mark:]
+            return
+        self._txn[mark:] = [(db, argv, kind & target) for db, argv, kind in self._txn[mark:]]
+
     def end_transaction(self) -> None:
         txn, self._txn = self._txn, None
         if not txn:

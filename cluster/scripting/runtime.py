@@ -43,7 +43,8 @@ from cluster.acl.check import check_command
 from cluster.acl.gate import log_denial, script_denial
 from cluster.execution.table import WRONG_ARITY, lookup, resolve
 from cluster.resp.outcomes import Await, Block
-from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, BigNumber, Double, RespSet, SetReply,
+from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, Attribute, BigNumber, Boolean,
+                                Double, Replies, RespSet, SetReply,
                                 Status, ReplyError, Verbatim, Push, format_double)
 from cluster.scripting import lua_cjson, lua_libs, lua_sandbox, lua_shebang, lua_struct
 
@@ -149,6 +150,7 @@ class Engine:
         self.flags: dict[str, frozenset | None] = {}   # sha -> shebang flags (None: none)
         self.run: ScriptRun | None = None
         self.client = Client(node, 0)                 # the fake client scripts call with
+        self.client.scripting = True
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         lua = self.lua
@@ -357,8 +359,8 @@ class Engine:
         run.db = client.db
         if node.keyspace.dirty != dirty and cmd.is_write:
             run.wrote = True
-            if not run.repl & 2 and mark is not None:
-                prop.drop_since(mark)         # REPL_AOF / REPL_NONE: not to replicas
+            if run.repl != 3 and mark is not None:     # redis.set_repl: AOF / replicas
+                prop.retarget_since(mark, run.repl)    # only, or nowhere (REPL_NONE)
         if reply.__class__ is Block:
             reply = reply.reply
         elif reply.__class__ is Await:
@@ -542,9 +544,14 @@ def lua_to_reply(v, resp3: bool, script_resp: int = 2, depth: int = 0, raw=None)
     dbl = get(v, b"double")
     if isinstance(dbl, (int, float)) and not isinstance(dbl, bool):
         return float(dbl)
+    verbatim = get(v, b"verbatim_string")
+    if _is_table(verbatim):             # {format='txt', string=...} (RESP3 scripts)
+        text = get(verbatim, b"string")
+        if isinstance(text, bytes) and get(verbatim, b"format") == b"txt":
+            return Verbatim(text)
     big = get(v, b"big_number")
     if isinstance(big, bytes):
-        return BigNumber(big)
+        return BigNumber(big.replace(b"\r", b" ").replace(b"\n", b" "))   # sdsmapchars
     m = get(v, b"map")
     if _is_table(m):
         out = {}
@@ -590,6 +597,14 @@ def reply_to_lua(lua, value, resp3: bool):
         return lua.table_from({b"ok": bytes(value)})
     if cls is int:
         return value
+    if cls is BigNumber:                # RESP3 `(`: a table; RESP2 sent it as a bulk string
+        return lua.table_from({b"big_number": bytes(value)}) if resp3 else bytes(value)
+    if cls is Boolean:                  # RESP3 `#t`: a boolean; RESP2 sent `:1` / `:0`
+        return value.value if resp3 else int(value.value)
+    if cls is Replies:                  # an attribute before the reply: Lua sees the reply
+        rest = [x for x in value if x.__class__ is not Attribute]
+        return reply_to_lua(lua, rest[0], resp3) if len(rest) == 1 else \
+            lua.table_from([reply_to_lua(lua, x, resp3) for x in rest])
     if cls is bool:
         return value if resp3 else int(value)
     if value is None or value is NULL_ARRAY:

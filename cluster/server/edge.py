@@ -78,6 +78,11 @@ class Server:
                 self._shutdown = trio.Event()
                 node.request_shutdown = self._shutdown.set
             nursery.cancel_scope.cancel()
+            # No new connection from now on, as Redis exits here: an abandoned script's
+            # thread may keep its connection's task a moment longer.
+            for listener in self.listeners:
+                trio.lowlevel.notify_closing(listener)
+                listener.close()
         for listener in self.listeners:
             listener.close()
         if node.cluster is not None:

@@ -232,3 +232,21 @@ def test_wait_times_out_with_timeout_reply(node):
     assert blk.timeout_ms == 20
     assert trio.run(blk.ready.wait, blk.timeout_ms) is NULL_ARRAY
     assert not node.keyspace[0].blocking
+
+
+def test_a_busy_scripts_keys_wait_for_the_script_to_end(node):
+    """While a script is past busy-reply-threshold (its thread owns the data), the
+    commands other clients may run (HELLO, CLIENT ...) serve no blocked client; the
+    script's end does, with what the script left (Redis: 'Timedout scripts and unblocked
+    command')."""
+    waiter, other = node.new_client(), node.new_client()
+    blk = run(waiter, "BLPOP", "x", 0)
+    node.keyspace[0].data[b"x"] = __import__("collections").deque([b"y"])
+    blocking.signal_key(node.keyspace[0], b"x")        # what a script's LPUSH leaves
+    node.script_busy = SimpleNamespace(is_eval=True)
+    run(other, "HELLO", "2", "SETNAME", "stop")         # allowed while busy
+    assert not blk.ready.done
+    node.keyspace[0].data[b"x"].appendleft(b"z")        # the script's last LPUSH
+    node.script_busy = None
+    blocking.serve_ready()                               # the script ended
+    assert blk.ready.reply == [b"x", b"z"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+from cluster.commands.args import NOT_INT
 from cluster.acl import categories, check
 from cluster.acl.file import load_file, save_file
 from cluster.acl.users import AclError, selector_fields
@@ -21,7 +22,6 @@ container("acl", -2, group="server", since="6.0.0",
 
 _ADMIN = "admin noscript loading stale"
 _PLAIN = "noscript loading stale"
-_NOT_INTEGER = "ERR value is not an integer or out of range"
 GENPASS_MAX_BITS = 4096
 NO_ACLFILE = ("ERR This Redis instance is not configured to use an ACL file. You may want "
               "to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
@@ -133,7 +133,7 @@ def acl_genpass(client, argv):
     if len(argv) == 3:
         bits = string2ll(argv[2])
         if bits is None:
-            raise ReplyError(_NOT_INTEGER)
+            raise ReplyError(NOT_INT)
     if bits <= 0 or bits > GENPASS_MAX_BITS:
         raise ReplyError("ERR ACL GENPASS argument must be the number of bits for the "
                          "output password, a positive number up to %d" % GENPASS_MAX_BITS)
@@ -199,7 +199,7 @@ def acl_log(client, argv):
             return OK
         count = string2ll(argv[2])
         if count is None:
-            raise ReplyError(_NOT_INTEGER)
+            raise ReplyError(NOT_INT)
     return log.entries(max(count, 0), client.node.now_ms)
 
 

@@ -27,13 +27,13 @@ CONFIG-REWRITE-FORCE-ALL.
 """
 from __future__ import annotations
 
+from cluster.commands.args import NOT_INT
 from cluster.commands.objects import encoding_of
 from cluster.config.values import memtoull
 from cluster.resp.reply import (FALSE, OK, TRUE, Attribute, BigNumber, Push, Replies,
                                 ReplyError, SetReply, Status, Verbatim)
 
 NO_KEY = "ERR no such key"
-NOT_INT = "ERR value is not an integer or out of range"
 LLONG_MAX = 2**63 - 1
 _PROTOCOL_TYPES = ("ERR Wrong protocol type name. Please use one of the following: "
                    "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"

@@ -18,11 +18,10 @@ import math
 import struct
 
 from cluster import REDIS_VERSION
-from cluster.commands.args import string2ll
+from cluster.commands.args import NOT_INT, string2ll
 from cluster.execution.table import command
 from cluster.resp.reply import ReplyError, Verbatim
 
-_NOT_INT = "ERR value is not an integer or out of range"
 _pack_f = struct.Struct("f")
 
 
@@ -179,7 +178,7 @@ def lolwut5(rng: GlibcRand, args: list[bytes]) -> bytes:
     for i, raw in enumerate(args[:3]):
         n = string2ll(raw)
         if n is None:
-            raise ReplyError(_NOT_INT)
+            raise ReplyError(NOT_INT)
         values[i] = n
     cols = min(max(values[0], 1), 1000)
     per_row = min(max(values[1], 1), 200)
@@ -261,7 +260,7 @@ def lolwut6(rng: GlibcRand, args: list[bytes]) -> bytes:
     for i, raw in enumerate(args[:2]):
         n = string2ll(raw)
         if n is None:
-            raise ReplyError(_NOT_INT)
+            raise ReplyError(NOT_INT)
         values[i] = n
     cols = min(max(values[0], 1), 1000)
     rows = min(max(values[1], 1), 1000)
@@ -279,7 +278,7 @@ def lolwut(argv: list[bytes], seed: int) -> bytes:
     if len(argv) >= 3 and argv[1].lower() == b"version":
         ver = string2ll(argv[2])
         if ver is None:
-            raise ReplyError(_NOT_INT)
+            raise ReplyError(NOT_INT)
         version = "%d.0.0" % (ver & 0xFFFFFFFF)
         args = argv[3:]
     if (version[:2] == "5." and version[2] != "9") or version[:3] == "4.9":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import islice
 
 from cluster.base.cstring import c_text  # noqa: F401  (streams_* take it from here too)
-from cluster.commands.args import SYNTAX, string2ll
+from cluster.commands.args import NOT_INT, SYNTAX, string2ll
 from cluster.commands.objects import ENCODINGS
 from cluster.execution import blocking
 from cluster.execution.table import command
@@ -29,7 +29,6 @@ ENCODINGS[Stream] = lambda value: b"stream"
 
 ACL = "@stream"
 G = "stream"
-NOT_INT = "ERR value is not an integer or out of range"
 INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
 NO_SUCH_KEY = "ERR no such key"
 LLONG_MAX = 2**63 - 1

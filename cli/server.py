@@ -17,6 +17,7 @@ from cluster.config.live import Config, ConfigFileError, ConfigOpenError
 from cluster.config.values import ConfigError
 from cluster.config.file import options_text, read_config_file
 from cluster.acl.file import check_user_directive
+from cluster.execution.rename import rename_command
 from cluster.acl.startup import AclStartupError
 from cluster.acl.users import Acl, AclError
 from cluster.base.log import Logger
@@ -43,6 +44,7 @@ def load_config(args: list[str], stdin=None) -> Config:
     """Build the configuration exactly as redis-server's main() does."""
     config = Config()
     config.check_user = _user_line_checker()
+    config.rename_command = rename_command        # rename-command lines
     args = list(args)
     text = ""
     if args and not args[0].startswith("-"):
@@ -130,6 +132,8 @@ def run_server(args: list[str]) -> int:
         trio.run(run_node, node)
     except OSError as err:
         log.warning(str(err))
+        # the line Redis's test harness looks for to retry on another port
+        log.warning(f"Failed listening on port {config['port']} (TCP), aborting.")
         return 1
     except KeyboardInterrupt:
         log.warning("Redis is now ready to exit, bye bye...")

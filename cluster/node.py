@@ -17,7 +17,7 @@ from cluster.acl.users import Acl
 from cluster.base.log import Logger
 from cluster.commands import registry  # noqa: F401  (registers every command in the table)
 from cluster.config.live import Config
-from cluster.execution import gates, monitor, obuf
+from cluster.execution import client_eviction, eviction, gates, monitor, obuf
 from cluster.execution.client import Client
 from cluster.execution.dispatch import execute
 from cluster.execution.inflight import inflight_gate
@@ -26,15 +26,20 @@ from cluster.execution.pause import Pauses, pause_gate, writes_paused
 from cluster.execution.pubsub import PubSub
 from cluster.execution.routing import routing_gate
 from cluster.execution.stats import SlowLog, Stats
+from cluster.execution.tracking import Tracking
 from cluster.keyspace.databases import Database, Keyspace
 from cluster.keyspace.notify import EXPIRED, notify_node
 from cluster.persistence import aof as persist_aof
 from cluster.persistence.loading import loading_gate
 from cluster.persistence.state import PersistState
+from cluster.replication import failover as repl_failover
 from cluster.replication import primary as repl_primary
 from cluster.replication import replica as repl_replica
 from cluster.replication.propagate import Propagator
+from cluster.replication.replica_expire import ReplicaKeysWithExpire
 from cluster.replication.state import ReplState
+from cluster.resp.reply import ReplyError
+from cluster.scripting import lua_shebang
 from cluster.scripting.functions import Libraries
 
 
@@ -45,6 +50,8 @@ def make_gates() -> gates.Gates:
         ("auth", acl_gate.auth_gate),           # the default user needs a password or is off
         ("acl", acl_gate.acl_gate),             # some user has fewer rights than all
         ("routing", routing_gate),              # a cluster bus attached (attach_cluster)
+        ("client-evict", client_eviction.client_eviction_gate),   # maxmemory-clients set
+        ("oom", eviction.oom_gate),             # maxmemory set: evict, or refuse denyoom
         ("min-replicas", repl_primary.min_replicas_gate),   # min-replicas-to-write > 0
         ("replica", repl_replica.replica_gate),             # replicating a primary
         ("pubsub", gates.pubsub_gate),          # a client subscribed (RESP2 context)
@@ -78,6 +85,14 @@ class Node:
                                  slot_index=self.config["cluster-enabled"],
                                  on_expired=self._on_expired)
         self.set_time(self.start_ms)
+        self.keyspace.random = self.rng.random   # LFU counter increments draw from it
+        # maxmemory (cluster.execution.eviction): the eviction pool, made on first use;
+        # an eviction round that ran out of time (the cron goes on with it); whether the
+        # current command found memory short (scripts' first write is refused then).
+        self.evictor = None
+        self.evicting = False
+        self.mem_beside_data = 0             # used_memory less the data, as last measured
+        self.pre_command_oom = False
         self.propagator = Propagator()       # the one propagation point (replicas, AOF)
         self.gates = make_gates()            # processCommand's checks, in order (dispatch)
         self.execute = execute               # the dispatcher, for code that re-runs commands
@@ -110,6 +125,7 @@ class Node:
         self.script_disable_deny_script = False
         # -- subsystems -------------------------------------------------------------------
         self.pubsub = PubSub(self)           # channels, patterns, shard channels
+        self.tracking = Tracking(self)       # CLIENT TRACKING: the table, BCAST prefixes
         self.pauses = Pauses(self)           # CLIENT PAUSE and the manual-failover pause
         self.script_busy = None              # the ScriptRun past busy-reply-threshold
         self.lua_engine = None               # the Lua runtime, made by the first script
@@ -123,7 +139,12 @@ class Node:
         # cached connections to targets (cluster.bus.migrate_io).
         self.inflight_keys: dict = {}
         self.migrate_sockets = None
+        # Keys a client gave a TTL on a writable replica: it expires them itself.
+        self.replica_ttl_keys = ReplicaKeysWithExpire(self.rng)
+        self.keyspace.on_replica_ttl = self.replica_ttl_keys.remember
         self.repl = ReplState(self.rng)      # replication: ids, offsets, both sides' state
+        # FAILOVER (standalone coordinated failover): its state, advanced by cron.
+        self.failover = repl_failover.Failover()
         self.persist = PersistState(self.start_ms // 1000)   # AOF, RDB saves, loading, shutdown
         # A replica's full sync replaced the dataset: the AOF restarts from it.
         self.repl.after_full_sync = lambda: persist_aof.restart(self)
@@ -137,6 +158,11 @@ class Node:
         self._user_changed("default", False)
         self.config.rewrite_users = lambda: acl_startup.rewrite_lines(self.acl, self.config)
         self._config_changed("min-replicas-to-write", self.config["min-replicas-to-write"])
+        for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
+            self._config_changed(name, self.config[name])
+        self.gates.turn("oom", bool(self.config["maxmemory"]))
+        self.gates.turn("client-evict", bool(self.config["maxmemory-clients"]))
+        eviction.Usage(self)                     # sets mem_beside_data
 
     def attach_cluster(self, cluster) -> None:
         """Give the node its cluster bus side: commands are routed from now on."""
@@ -158,6 +184,7 @@ class Node:
         """Periodic work (serverCron): active expiry, idle clients, stats sampling."""
         if self.pause_cron:                     # DEBUG PAUSE-CRON 1
             return
+        self.current_client = None              # no client's command runs (tracking)
         now = self.keyspace.now_ms
         if (self.repl.link is None and not writes_paused(self)    # replicas wait for DELs
                 and self.script_busy is None      # a script thread owns the data
@@ -166,6 +193,9 @@ class Node:
             self.keyspace.active_expire_cycle(now, budget=5000)
             self.latency.add_if_needed(b"expire-cycle",
                                        (time.perf_counter_ns() - start) // 1_000_000)
+        elif (self.repl.link is not None and self.script_busy is None
+                and self.active_expire_enabled and self.replica_ttl_keys):
+            self.replica_ttl_keys.expire(self.keyspace)     # expireSlaveKeys
         self.stats.sample(now)
         bound_histograms(self.stats.commands)   # latency-tracking dicts stay small
         if self.pubsub.slot_channels and self.cluster is not None:
@@ -174,11 +204,20 @@ class Node:
             self.migrate_sockets.close_idle(now)
         if self.persist.aof is not None:
             self.persist.aof.cron()             # flush, everysec bookkeeping, auto rewrite
+        if self.config["maxmemory-clients"]:
+            client_eviction.evict_clients(self)
+        if self.config["maxmemory"]:            # clients' buffers for the gate's quick test
+            eviction.Usage(self)
+        if self.evicting:                       # an eviction round ran out of time
+            eviction.perform_evictions(self)
+        if self.failover.active:
+            repl_failover.cron(self)    # before the primary side: a target caught up?
         primary = self.repl.primary     # cluster.replication.primary, once used
         if primary is not None:
             primary.cron()
         if self.cluster is not None:
             self.cluster.cron()         # a role still to apply, the advertised offset
+        self.tracking.cron()            # tracking-table-max-keys, BCAST (beforeSleep)
         timeout = self.config["timeout"]
         if timeout:
             for client in list(self.clients.values()):
@@ -206,6 +245,7 @@ class Node:
         monitor.stop(client)
         client.unwatch_all()
         self.pubsub.forget_client(client)
+        self.tracking.disable(client)
         if client.replica_link is not None and self.repl.primary is not None:
             self.repl.primary.drop(client.replica_link)    # frees a pending snapshot too
         self.clients.pop(client.id, None)
@@ -223,6 +263,7 @@ class Node:
 
     def _on_expired(self, db: Database, key: bytes) -> None:
         notify_node(self, EXPIRED, b"expired", key, db.id)
+        self.tracking.expired(key)          # BCAST: an expiry is nobody's change
         if self.repl.link is None:         # a replica's stream is its primary's, verbatim
             self.propagator.feed(db.id, [b"DEL", key])
 
@@ -247,6 +288,34 @@ class Node:
             self.log.configure(value, self.log.path)
         elif name == "appendonly":
             persist_aof.set_appendonly(self, value)     # start / stop the AOF
+        elif name == "maxmemory-clients":
+            self.gates.turn("client-evict", bool(value))
+        elif name == "maxmemory":
+            self.gates.turn("oom", bool(value))
+            if value:
+                eviction.maxmemory_changed(self)
+        elif name == "maxmemory-policy":
+            self.keyspace.lfu = "lfu" in value
+            if self.evictor is not None:
+                self.evictor.reset()
+        elif name == "lfu-log-factor":
+            self.keyspace.lfu_log_factor = value
+        elif name == "lfu-decay-time":
+            self.keyspace.lfu_decay_time = value
+
+    def script_flags(self, name: str, argv: list[bytes]) -> frozenset | None:
+        """The flags an EVAL*/FCALL* request's script or function declares (None: an
+        EVAL without a shebang, an unknown script: the handler will tell)."""
+        if name.startswith("fcall"):
+            fn = self.functions.find(argv[1])
+            return frozenset(fn.flags) if fn is not None else None
+        if name.startswith("evalsha"):
+            eng = self.lua_engine
+            return eng.flags.get(argv[1].decode("latin-1").lower()) if eng else None
+        try:
+            return lua_shebang.parse(argv[1])[0]
+        except ReplyError:
+            return None
 
     def _user_changed(self, name: str, deleted: bool) -> None:
         """A user was changed, deleted or replaced (ACL SETUSER / DELUSER / LOAD,

@@ -138,6 +138,7 @@ def reset(client, argv):
     client.reset_multi()
     client.unwatch_all()
     client.node.pubsub.forget_client(client)
+    client.node.tracking.disable(client)     # CLIENT TRACKING off
     client.db = client.node.keyspace[0]
     client.resp = 2
     client.name = b""

@@ -20,10 +20,10 @@ Redis's "unknown subcommand or wrong number of arguments". What each does here:
     QUICKLIST-PACKED-THRESHOLD validated as Redis does (we have no quicklist nodes)
     SET-SKIP-CHECKSUM-VALIDATION, AOF-FLUSH-SLEEP, REPLYBUFFER ..., STRINGMATCH-TEST,
     CLIENT-EVICTION            accepted with Redis's replies (nothing to tune here)
+    CONFIG-REWRITE-FORCE-ALL   CONFIG REWRITE writing every directive, default or not
 
 Not here: SEGFAULT, PANIC, ASSERT, OOM, RESTART, CRASH-AND-RECOVER (crashes),
-MALLCTL / MALLCTL-STR (jemalloc), REPLICATE, DROP-CLUSTER-PACKET-FILTER, CLUSTERLINK,
-CONFIG-REWRITE-FORCE-ALL.
+MALLCTL / MALLCTL-STR (jemalloc), REPLICATE, DROP-CLUSTER-PACKET-FILTER, CLUSTERLINK.
 """
 from __future__ import annotations
 
@@ -403,6 +403,17 @@ def htstats_key(client, argv):
     return Verbatim(_dict_stats(len(value)).encode())
 
 
+def config_rewrite_force_all(client, argv):
+    config = client.node.config
+    try:
+        if not config.file:              # Redis opens a NULL path: EFAULT
+            raise OSError(14, "Bad address")
+        config.rewrite(force_all=True)
+    except OSError as err:
+        raise ReplyError(f"ERR CONFIG-REWRITE-FORCE-ALL failed: {err.strerror}") from None
+    return OK
+
+
 def _argc(*counts):
     return lambda n: n in counts
 
@@ -428,4 +439,5 @@ SUBCOMMANDS = {
     b"quicklist": (_argc(3, 4), quicklist),
     b"htstats": (_argc(3), htstats),
     b"htstats-key": (_argc(3), htstats_key),
+    b"config-rewrite-force-all": (_argc(2), config_rewrite_force_all),
 }

@@ -20,10 +20,11 @@ from cluster.commands.help import help_reply
 from cluster.commands.scripting import UNKILLABLE, eval_keys, run_script
 from cluster.encoding.dump import RDB_VERSION, Corrupt, Reader, set_compression, verify
 from cluster.encoding.rdb import OP_FUNCTION, OP_FUNCTION2, function_record, read_old_function
-from cluster.execution.gates import BUSY, BUSY_FUNCTION
+from cluster.execution.gates import BUSY
 from cluster.execution.table import command, container, subcommand
 from cluster.replication.replica import MASTERDOWN_ERR, READONLY_ERR
 from cluster.resp.reply import OK, ReplyError, SetReply, Status
+from cluster.scripting import lua_shebang
 from cluster.scripting.functions import ENGINE, FLAGS, LOAD_TIMEOUT_S
 
 G = "scripting"
@@ -91,6 +92,7 @@ def _prepare_checks(client, flags, ro: bool) -> None:
         raise ReplyError("READONLY Can not run script with write flag on readonly replica")
     if ro:
         raise ReplyError("ERR Can not execute a script with write flag using *_ro command.")
+    lua_shebang.check_oom(flags, node)
 
 
 def _strict_int(b: bytes) -> int:

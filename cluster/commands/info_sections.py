@@ -1,10 +1,11 @@
 """INFO: one builder per section, with Redis 7.0.15's field names and order.
 
 `info_text(node, args)` is what the INFO command returns (bytes with CRLF line ends).
-Values are this server's own: memory comes from the process's resident set
+Values are this server's own: used_memory is the estimate maxmemory is compared with
+(cluster.execution.eviction.Usage), used_memory_rss the process's resident set
 (/proc/self/statm), CPU from getrusage; the rest is read from the state the node declares
 (node.stats, node.repl, node.persist, node.pubsub, node.cluster). What we do not have
-(eviction, forks, defragmentation, I/O threads, per-read and per-write counts) reports 0.
+(forks, defragmentation, I/O threads, per-read and per-write counts) reports 0.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 
 from cluster import __version__
 from cluster.execution import latency
+from cluster.execution.eviction import Usage
 from cluster.persistence import aof as persist_aof
 from cluster.persistence import rdb_file as persist_rdb
 from cluster.replication import primary as repl_primary
@@ -33,7 +35,6 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-_STARTUP_RSS = rss_bytes()
 
 
 def total_system_memory() -> int:
@@ -51,16 +52,6 @@ def bytes_to_human(n: int) -> str:
         if n < 1024 ** (i + 1):
             return "%.2f%s" % (n / 1024 ** i, unit)
     return f"{n}B"
-
-
-def used_memory(node) -> int:
-    """What INFO reports as used_memory (and what maxmemory is compared with)."""
-    return rss_bytes()
-
-
-def startup_memory(used: int) -> int:
-    """used_memory_startup: what the process held when it started."""
-    return min(_STARTUP_RSS, used)
 
 
 def peak_memory(node, used: int) -> int:
@@ -129,19 +120,24 @@ def section_clients(node) -> list[str]:
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", 0),
         ("blocked_clients", blocked),
-        ("tracking_clients", 0),
+        ("tracking_clients", node.tracking.count),
         ("clients_in_timeout_table", blocked),
     ])
 
 
 def section_memory(node) -> list[str]:
-    used = used_memory(node)
-    rss = used
+    usage = Usage(node)
+    used = usage.used
+    rss = rss_bytes()
     peak = peak_memory(node, used)
-    startup = startup_memory(used)
-    dataset = used - startup
+    startup = usage.startup
+    dataset = usage.dataset
+    net = max(1, used - startup)
     system = total_system_memory()
     maxmemory = node.config["maxmemory"]
+    eng = node.lua_engine
+    scripts = len(eng.scripts) if eng is not None else 0
+    functions = usage.functions
     return _fields("Memory", [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
@@ -150,10 +146,10 @@ def section_memory(node) -> list[str]:
         ("used_memory_peak", peak),
         ("used_memory_peak_human", bytes_to_human(peak)),
         ("used_memory_peak_perc", "%.2f%%" % (used * 100 / peak if peak else 0)),
-        ("used_memory_overhead", startup),
+        ("used_memory_overhead", usage.overhead),
         ("used_memory_startup", startup),
         ("used_memory_dataset", dataset),
-        ("used_memory_dataset_perc", "%.2f%%" % (dataset * 100 / used if used else 0)),
+        ("used_memory_dataset_perc", "%.2f%%" % (dataset * 100 / net)),
         ("allocator_allocated", used),
         ("allocator_active", used),
         ("allocator_resident", rss),
@@ -163,15 +159,15 @@ def section_memory(node) -> list[str]:
         ("used_memory_vm_eval", 0),
         ("used_memory_lua_human", "0B"),
         ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", 0),
+        ("number_of_cached_scripts", scripts),
         ("number_of_functions", 0),
-        ("number_of_libraries", 0),
+        ("number_of_libraries", len(node.keyspace.functions)),
         ("used_memory_vm_functions", 0),
         ("used_memory_vm_total", 0),
         ("used_memory_vm_total_human", "0B"),
-        ("used_memory_functions", 0),
-        ("used_memory_scripts", 0),
-        ("used_memory_scripts_human", "0B"),
+        ("used_memory_functions", functions),
+        ("used_memory_scripts", functions),
+        ("used_memory_scripts_human", bytes_to_human(functions)),
         ("maxmemory", maxmemory),
         ("maxmemory_human", bytes_to_human(maxmemory)),
         ("maxmemory_policy", node.config["maxmemory-policy"]),
@@ -181,15 +177,15 @@ def section_memory(node) -> list[str]:
         ("allocator_rss_bytes", 0),
         ("rss_overhead_ratio", "1.00"),
         ("rss_overhead_bytes", 0),
-        ("mem_fragmentation_ratio", "1.00"),
-        ("mem_fragmentation_bytes", 0),
-        ("mem_not_counted_for_evict", 0),
-        ("mem_replication_backlog", 0),
-        ("mem_total_replication_buffers", 0),
-        ("mem_clients_slaves", 0),
-        ("mem_clients_normal", 0),
+        ("mem_fragmentation_ratio", "%.2f" % (rss / used if used else 0)),
+        ("mem_fragmentation_bytes", rss - used),
+        ("mem_not_counted_for_evict", usage.not_counted),
+        ("mem_replication_backlog", usage.backlog),
+        ("mem_total_replication_buffers", usage.backlog + usage.clients_replicas),
+        ("mem_clients_slaves", usage.clients_replicas),
+        ("mem_clients_normal", usage.clients_normal),
         ("mem_cluster_links", 0),
-        ("mem_aof_buffer", 0),
+        ("mem_aof_buffer", usage.aof),
         ("mem_allocator", "libc"),
         ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
@@ -261,7 +257,7 @@ def section_stats(node) -> list[str]:
         ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0),
         ("evicted_keys", st.evicted_keys),
-        ("evicted_clients", 0),
+        ("evicted_clients", st.evicted_clients),
         ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", ks.hits),
@@ -279,9 +275,9 @@ def section_stats(node) -> list[str]:
         ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0),
         ("current_active_defrag_time", 0),
-        ("tracking_total_keys", 0),
-        ("tracking_total_items", 0),
-        ("tracking_total_prefixes", 0),
+        ("tracking_total_keys", len(node.tracking.table)),
+        ("tracking_total_items", node.tracking.items),
+        ("tracking_total_prefixes", len(node.tracking.prefixes)),
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
         ("dump_payload_sanitizations", 0),

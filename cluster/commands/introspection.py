@@ -185,18 +185,77 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
     return [(pos, key_spec_flags(spec.get("flags", ()))) for pos, spec, _ in found]
 
 
+def _set_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """setGetKeys: SET ... GET reads the old value."""
+    if any(arg.lower() == b"get" for arg in argv[3:]):
+        return [(1, ["RW", "access", "update"])]
+    return [(1, ["OW", "update"])]
+
+
+def _bitfield_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """bitfieldGetKeys: read-only when only GET and OVERFLOW appear (a bad argument
+    counts as a write)."""
+    i, readonly = 2, True
+    while i < len(argv):
+        arg, rest = argv[i].lower(), len(argv) - i - 1
+        if arg == b"get" and rest >= 2:
+            i += 3
+        elif arg == b"overflow" and rest >= 1:
+            i += 2
+        else:
+            readonly = False
+            break
+    return [(1, ["RO", "access"] if readonly else ["RW", "access", "update"])]
+
+
+def _sort_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """sortGetKeys: the sorted key, and the last STORE's key (LIMIT/GET/BY skip their
+    arguments)."""
+    found = [(1, ["RO", "access"])]
+    store = None
+    i = 2
+    while i < len(argv):
+        arg = argv[i].lower()
+        if arg == b"limit":
+            i += 2
+        elif arg in (b"get", b"by"):
+            i += 1
+        elif arg == b"store" and i + 1 < len(argv):
+            store = i + 1
+        i += 1
+    if store is not None:
+        found.append((store, ["OW", "update"]))
+    return found
+
+
+# The native getkeys procs that give their keys' flags (the rest give none); Redis uses
+# one when the command's key specs cannot tell (incomplete) or their flags vary.
+_NATIVE_FLAGS = {
+    "set": _set_keys,
+    "bitfield": _bitfield_keys,
+    "sort": _sort_keys,
+    "sort_ro": lambda argv: [(1, ["RO", "access"])],
+}
+_MIGRATE_FLAGS = ["RW", "access", "delete"]
+
+
 def keys_and_flags(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:
-    """Key positions with their key-spec flags, as COMMAND GETKEYSANDFLAGS finds them."""
-    varflags = any("variable_flags" in key_spec_flags(s.get("flags", ()))
-                   for s in cmd.key_specs)
-    if cmd.key_specs and (not varflags or cmd.getkeys is None):
+    """Key positions with their flags, as COMMAND GETKEYSANDFLAGS finds them
+    (getKeysFromCommandWithSpecs): the key specs when they say it all, else the command's
+    own key finder."""
+    flags = [key_spec_flags(s.get("flags", ())) for s in cmd.key_specs]
+    varflags = any("variable_flags" in f for f in flags)
+    if any("not_key" not in f for f in flags) and not varflags:
         found = keys_from_specs(cmd, argv)
         if found is not None:
             return found
+    native = _NATIVE_FLAGS.get(cmd.name)
+    if native is not None:
+        return native(argv)
     if cmd.getkeys is None:
         return []
-    default = key_spec_flags(cmd.key_specs[0].get("flags", ())) if cmd.key_specs else []
-    return [(pos, default) for pos in cmd.getkeys(argv)]
+    given = _MIGRATE_FLAGS if cmd.name == "migrate" else []
+    return [(pos, given) for pos in cmd.getkeys(argv)]
 
 
 # -- handlers -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int, string2ll
+from cluster.commands.persistence import flushall_save
 from cluster.base.glob import compile_glob
 from cluster.keyspace.databases import type_name
 from cluster.keyspace.notify import GENERIC, notify
@@ -373,8 +374,11 @@ def flushdb(client, argv):
          complexity="O(N) where N is the total number of keys in all databases")
 def flushall(client, argv):
     _flush_flags(argv)
-    ks = client.node.keyspace
+    node = client.node
+    ks = node.keyspace
     for db in ks.dbs:
         db.flush()
     ks.dirty += 1
+    node.replica_ttl_keys.forget_all()      # flushSlaveKeysWithExpireList
+    flushall_save(node)                     # with save points: the empty dataset, now
     return OK

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from cluster.commands.args import string2ll
 from cluster.commands.help import help_reply
+from cluster.keyspace import evict
 from cluster.keyspace.databases import type_name
 from cluster.resp.reply import ReplyError
 from cluster.execution.table import container, subcommand
 
 OBJ_SHARED_REFCOUNT = 2147483647
 OBJ_SHARED_INTEGERS = 10000
-LFU_INIT_VAL = 5
 
 # value class -> function(value) -> encoding name, for types other modules add.
 ENCODINGS: dict[type, object] = {}
@@ -99,8 +99,7 @@ def object_idletime(client, argv):
             "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
             "when switching between policies at runtime LRU and LFU data will take some time "
             "to adjust.")
-    clock = db.ks.lru_clock
-    return max(0, clock - db.lru.get(key, clock))
+    return evict.idle_seconds(db, key)
 
 
 @subcommand("object", "freq", 3, "readonly", since="4.0.0",
@@ -116,13 +115,8 @@ def object_freq(client, argv):
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
             "Please note that when switching between policies at runtime LRU and LFU data "
             "will take some time to adjust.")
-    # No per-key LFU counter is kept: the initial counter, decayed as Redis decays it
-    # (one step per lfu-decay-time minutes since the last access).
-    clock = db.ks.lru_clock
-    idle_minutes = max(0, clock - db.lru.get(key, clock)) // 60
-    decay = client.node.config["lfu-decay-time"]
-    periods = idle_minutes // decay if decay else 0
-    return max(0, LFU_INIT_VAL - periods)
+    ks = db.ks
+    return evict.lfu_decayed(db.lru.get(key), ks.now_ms, ks.lfu_decay_time)
 
 
 @subcommand("object", "help", 2, "loading stale", acl="@keyspace", since="6.2.0",

@@ -11,6 +11,16 @@ _OTHER_CHILD = ("ERR Another child process is active (AOF?): can't BGSAVE right 
                 "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
 
 
+def flushall_save(node) -> None:
+    """FLUSHALL's persistence step (flushAllDataAndResetRDB), run after the flush: with
+    save points configured, the emptied dataset is saved at once, so the dump on disk
+    cannot bring the flushed keys back, and rdb_changes_since_last_save starts again
+    from 0. Redis kills a running BGSAVE child first; a BGSAVE here cannot be stopped
+    midway, so while one runs the save is left to it and the save points."""
+    if persist_rdb.save_points(node) and node.persist.bgsave_in_progress is None:
+        persist_rdb.save(node)
+
+
 @command("save", 1, "admin noscript no_async_loading no_multi", group="server",
          since="1.0.0", summary="Synchronously save the dataset to disk",
          complexity="O(N) where N is the total number of keys in all databases")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import trio
 
+from cluster.replication import failover as repl_failover
 from cluster.replication import primary as repl_primary
 from cluster.replication.state import ZERO_ID
 from cluster.keyspace import snapshot
@@ -25,6 +26,7 @@ def _start(client, replid: str, want: int | None):
     node = client.node
     if client.is_replica:
         return None          # already a replica: ignored, as Redis does
+    _refuse_during_failover(node)
     primary = repl_primary.get(node)
     conf = client.repl_conf or {}
     capa = conf.get("capa", set())
@@ -75,8 +77,19 @@ def _start(client, replid: str, want: int | None):
 @command("psync", -3, _FLAGS, acl="@admin", group="server", since="2.8.0",
          summary="Internal command used for replication")
 def psync(client, argv):
+    if client.is_replica:
+        return None          # already a replica: ignored, as Redis does
+    if len(argv) > 3 and argv[3].lower() == b"failover":
+        repl_failover.promote_on_request(client, argv)    # FAILOVER's target, or an error
+    _refuse_during_failover(client.node)
     want = parse_int(argv[2], NOT_INT)
     return _start(client, argv[1].decode("utf-8", "replace"), want)
+
+
+def _refuse_during_failover(node) -> None:
+    why = repl_failover.sync_refusal(node)
+    if why is not None:
+        raise ReplyError(why)
 
 
 @command("sync", 1, _FLAGS, acl="@admin", group="server", since="1.0.0",

@@ -33,6 +33,7 @@ from cluster.commands import (  # noqa: F401
     migrate,
     replication,
     psync,
+    failover,
     pubsub,
     scripting,
     functions,

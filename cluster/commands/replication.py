@@ -13,6 +13,8 @@ def _replicaof(client, argv):
     node = client.node
     if node.cluster is not None:
         raise ReplyError("ERR REPLICAOF not allowed in cluster mode.")
+    if node.failover.active:            # cluster.replication.failover, rule 6
+        raise ReplyError("ERR REPLICAOF not allowed while failing over.")
     if argv[1].lower() == b"no" and argv[2].lower() == b"one":
         if node.repl.link is not None:
             repl_replica.unset_master(node)

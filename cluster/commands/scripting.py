@@ -113,6 +113,9 @@ def _finish(client, eng, run, own_txn, reply):
         node.propagator.end_transaction()
     if run.wrote:
         client.woff = node.repl.master_repl_offset
+    if reply.__class__ is ReplyError and run.counted_errors and any(
+            reply.message.startswith(m) for m in run.counted_errors):
+        reply.counted = True       # ERR_REPLY_FLAG_NO_STATS_UPDATE: failed, not recounted
     return reply
 
 

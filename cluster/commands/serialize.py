@@ -8,6 +8,7 @@ from cluster.commands.args import SYNTAX, parse_int
 from cluster.commands.objects import lfu_policy
 from cluster.encoding import dump_stream  # noqa: F401  (registers the stream DUMP/RDB encodings)
 from cluster.encoding.dump import BAD_PAYLOAD, dump, load, verify
+from cluster.keyspace import evict
 from cluster.keyspace.notify import GENERIC, notify
 from cluster.resp.outcomes import Rewritten
 from cluster.resp.reply import OK, ReplyError
@@ -102,6 +103,9 @@ def restore_generic(client, argv):
         db.set_expire(key, ttl)
         if not absttl:
             rewrite = [[argv[0], key, b"%d" % ttl, *argv[3:], b"ABSTTL"]]
-    if idle >= 0 and not lfu_policy(client):
+    if lfu_policy(client):                    # objectSetLRUOrLFU
+        if freq >= 0:
+            db.lru[key] = (evict.lfu_minutes(ks.now_ms) << 8) | freq
+    elif idle >= 0:
         db.lru[key] = ks.lru_clock - idle
     return OK if rewrite is None else Rewritten(OK, rewrite)

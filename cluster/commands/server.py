@@ -62,7 +62,8 @@ def config_set(client, argv):
     pairs = [(argv[i].decode("utf-8", "surrogateescape"),
               argv[i + 1].decode("utf-8", "surrogateescape")) for i in range(2, len(argv), 2)]
     try:
-        config.set_many(pairs, allow_protected(client, config["enable-protected-configs"]))
+        config.set_many(pairs, allow_protected(client, config["enable-protected-configs"]),
+                        client.node.persist.loading is not None)
     except ConfigSetError as err:
         raise ReplyError(err.message) from None
     return OK

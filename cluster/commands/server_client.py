@@ -5,11 +5,13 @@ The CLIENT LIST / CLIENT INFO line has Redis 7.0.15's fields in its order.
 from __future__ import annotations
 
 from cluster.execution import pause, replymode
+from cluster.execution.tracking import prefix_collision
 from cluster.execution.client_info import client_info_line, client_type
 from cluster.commands.args import SYNTAX, string2ll
 from cluster.commands.checks import validate_client_name
 from cluster.commands.help import help_reply
-from cluster.resp.reply import OK, ReplyError, Verbatim
+from cluster.base.cstring import c_text
+from cluster.resp.reply import OK, Replies, ReplyError, SetReply, Verbatim
 from cluster.execution.table import container, subcommand
 
 container("client", -2, acl="@connection", group="connection", since="2.4.0",
@@ -178,7 +180,126 @@ def client_setinfo(client, argv):
 @subcommand("client", "getredir", 2, "noscript loading stale", acl="@connection",
             since="6.0.0", summary="Get tracking notifications redirection client ID if any")
 def client_getredir(client, argv):
-    return -1
+    tracking = client.tracking
+    return tracking.redirect if tracking is not None else -1
+
+
+_NOT_INT = "ERR value is not an integer or out of range"
+_NO_OVERLAP = "Prefixes for a single client must not overlap."
+
+
+@subcommand("client", "tracking", -3, "noscript loading stale", acl="@connection",
+            since="6.0.0", summary="Enable or disable server assisted client side caching "
+                                   "support",
+            complexity="O(1). Some options may introduce additional complexity.")
+def client_tracking(client, argv):
+    """CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT]
+    [NOLOOP], checked in clientCommand's order (cluster.execution.tracking has the rules)."""
+    node = client.node
+    redirect = 0
+    bcast = optin = optout = noloop = False
+    prefixes: list[bytes] = []
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        more = len(argv) - 1 - j
+        if opt == b"redirect" and more:
+            j += 1
+            if redirect != 0:
+                raise ReplyError("ERR A client can only redirect to a single other client")
+            redirect = string2ll(argv[j])
+            if redirect is None:
+                raise ReplyError(_NOT_INT)
+            if redirect not in node.clients:    # it must exist now (it may leave later)
+                raise ReplyError("ERR The client ID you want redirect to does not exist")
+        elif opt == b"bcast":
+            bcast = True
+        elif opt == b"optin":
+            optin = True
+        elif opt == b"optout":
+            optout = True
+        elif opt == b"noloop":
+            noloop = True
+        elif opt == b"prefix" and more:
+            j += 1
+            prefixes.append(argv[j])
+        else:
+            raise ReplyError(SYNTAX)
+        j += 1
+    mode = argv[2].lower()
+    if mode == b"off":
+        node.tracking.disable(client)
+        return OK
+    if mode != b"on":
+        raise ReplyError(SYNTAX)
+    current = client.tracking
+    if prefixes and not bcast:
+        raise ReplyError("ERR PREFIX option requires BCAST mode to be enabled")
+    if current is not None and current.bcast != bcast:
+        raise ReplyError("ERR You can't switch BCAST mode on/off before disabling tracking "
+                         "for this client, and then re-enabling it with a different mode.")
+    if bcast and (optin or optout):
+        raise ReplyError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+    if optin and optout:
+        raise ReplyError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+    if current is not None and ((optin and current.optout) or (optout and current.optin)):
+        raise ReplyError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking "
+                         "for this client, and then re-enabling it with a different mode.")
+    reply = OK
+    if bcast:
+        collision = prefix_collision(current.prefixes if current is not None else (),
+                                     prefixes)
+        if collision is not None:
+            index, other, existing = collision
+            error = ReplyError("ERR Prefix '%s' overlaps with %s prefix '%s'. %s" % (
+                c_text(prefixes[index]), "an existing" if existing else "another provided",
+                c_text(other), _NO_OVERLAP))
+            # Redis 7.0.15 returns the index of the colliding new prefix as "no
+            # collision" when it is not the first: the error is sent, tracking is
+            # enabled all the same and +OK follows (two replies).
+            if existing or index == 0:
+                raise error
+            stats = node.stats
+            stats.count_error(error.message)
+            (stats.commands.get("client|tracking") or stats.command("client|tracking")
+             ).failed += 1
+            reply = Replies([error, OK])
+    node.tracking.enable(client, redirect, bcast, optin, optout, noloop, prefixes)
+    return reply
+
+
+@subcommand("client", "caching", 3, "noscript loading stale", acl="@connection",
+            since="6.0.0", summary="Instruct the server about tracking or not keys in the "
+                                   "next request", complexity="O(1)")
+def client_caching(client, argv):
+    tracking = client.tracking
+    if tracking is None:
+        raise ReplyError("ERR CLIENT CACHING can be called only when the client is in "
+                         "tracking mode with OPTIN or OPTOUT mode enabled")
+    word = argv[2].lower()
+    if word == b"yes":
+        if not tracking.optin:
+            raise ReplyError("ERR CLIENT CACHING YES is only valid when tracking is enabled "
+                             "in OPTIN mode.")
+    elif word == b"no":
+        if not tracking.optout:
+            raise ReplyError("ERR CLIENT CACHING NO is only valid when tracking is enabled "
+                             "in OPTOUT mode.")
+    else:
+        raise ReplyError(SYNTAX)
+    tracking.caching = True         # for the next command (cluster.execution.tracking)
+    return OK
+
+
+@subcommand("client", "trackinginfo", 2, "noscript loading stale", acl="@connection",
+            since="6.2.0", summary="Return information about server assisted client side "
+                                   "caching for the current connection", complexity="O(1)")
+def client_trackinginfo(client, argv):
+    tracking = client.tracking
+    if tracking is None:
+        return {b"flags": SetReply([b"off"]), b"redirect": -1, b"prefixes": []}
+    return {b"flags": SetReply(tracking.flags()), b"redirect": tracking.redirect,
+            b"prefixes": sorted(tracking.prefixes)}
 
 
 @subcommand("client", "unpause", 2, "admin noscript loading stale", acl="@connection",

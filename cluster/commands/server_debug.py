@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 import time
 
 from cluster.commands.args import NOT_INT, SYNTAX, parse_int
@@ -18,7 +17,9 @@ from cluster.commands.debug_subcommands import HELP as DEBUG_MORE_HELP
 from cluster.commands.debug_subcommands import SUBCOMMANDS as DEBUG_MORE
 from cluster.commands.checks import allow_protected
 from cluster.commands.help import help_reply
-from cluster.commands.info_sections import peak_memory, startup_memory, used_memory
+from cluster.commands.info_sections import peak_memory, rss_bytes
+from cluster.execution.eviction import Usage
+from cluster.keyspace import memory
 from cluster.commands.objects import encoding_of
 from cluster.encoding.dump import dump
 from cluster.keyspace.databases import type_name
@@ -183,31 +184,6 @@ _MEMORY_HELP = [
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
 ]
-_DICT_ENTRY = 3 * 8 + 8     # a dict slot: hash, key and value pointers, plus index
-
-
-def value_size(value, samples: int) -> int:
-    """sys.getsizeof of the value plus its elements, sampling `samples` of them."""
-    size = sys.getsizeof(value)
-    if isinstance(value, (bytes, bytearray, str, int, float)):
-        return size
-    items = getattr(value, "items", None)
-    try:
-        elems = list(items()) if callable(items) else list(value)
-    except TypeError:
-        return size
-    if not elems:
-        return size
-    picked = elems[:samples]
-    total = 0
-    for elem in picked:
-        if isinstance(elem, tuple):
-            total += sum(sys.getsizeof(e) for e in elem) + _DICT_ENTRY
-        else:
-            total += sys.getsizeof(elem)
-    return size + total * len(elems) // len(picked)
-
-
 @subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1), key_flags="RO",
             since="4.0.0", summary="Estimate the memory usage of a key")
 def memory_usage(client, argv):
@@ -227,7 +203,7 @@ def memory_usage(client, argv):
     value = client.db.data.get(key)
     if value is None:
         return None
-    return value_size(value, samples) + sys.getsizeof(key) + _DICT_ENTRY
+    return memory.usage(key, value, samples)
 
 
 @subcommand("memory", "purge", 2, "", since="4.0.0",
@@ -262,33 +238,42 @@ def memory_doctor(client, argv):
             summary="Show memory usage details",
             tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def memory_stats(client, argv):
-    """MEMORY STATS: Redis's fields, from the same figures INFO memory reports (which
-    estimate the dataset as the process's growth since start: see README)."""
+    """MEMORY STATS: Redis's fields, from the figures INFO memory reports (the estimate
+    of cluster.execution.eviction.Usage; allocator figures: the process's RSS)."""
     node = client.node
-    used = used_memory(node)
+    usage = Usage(node)
+    used = usage.used
     peak = peak_memory(node, used)
-    startup = startup_memory(used)
+    startup = usage.startup
     keys = node.keyspace.total_keys()
-    dataset = used - startup
+    dataset = usage.dataset
+    net = max(1, used - startup)
+    rss = rss_bytes()
     out = {b"peak.allocated": peak, b"total.allocated": used,
-           b"startup.allocated": startup, b"replication.backlog": 0, b"clients.slaves": 0,
-           b"clients.normal": 0, b"cluster.links": 0, b"aof.buffer": 0, b"lua.caches": 0,
-           b"functions.caches": 0}
+           b"startup.allocated": startup, b"replication.backlog": usage.backlog,
+           b"clients.slaves": usage.clients_replicas, b"clients.normal": usage.clients_normal,
+           b"cluster.links": 0, b"aof.buffer": usage.aof, b"lua.caches": 0,
+           b"functions.caches": usage.functions}
     for db in node.keyspace:
         if db.data:
-            out[b"db.%d" % db.id] = {b"overhead.hashtable.main": 0,
-                                     b"overhead.hashtable.expires": 0,
-                                     b"overhead.hashtable.slot-to-keys": 0}
+            n = len(db.data)
+            out[b"db.%d" % db.id] = {
+                b"overhead.hashtable.main": n * memory.KEY_SLOTS,
+                b"overhead.hashtable.expires": len(db.expires) * memory.EXPIRE_SLOT,
+                b"overhead.hashtable.slot-to-keys":
+                    n * memory.SLOT_INDEX if db.slot_keys is not None else 0}
     out.update({
-        b"overhead.total": startup, b"keys.count": keys,
-        b"keys.bytes-per-key": dataset // keys if keys else 0, b"dataset.bytes": dataset,
-        b"dataset.percentage": float(dataset * 100 / used if used else 0.0),
+        b"overhead.total": usage.overhead, b"keys.count": keys,
+        b"keys.bytes-per-key": (used - startup) // keys if keys else 0,
+        b"dataset.bytes": dataset,
+        b"dataset.percentage": float(dataset * 100 / net),
         b"peak.percentage": float(used * 100 / peak if peak else 0.0),
-        b"allocator.allocated": used, b"allocator.active": used, b"allocator.resident": used,
+        b"allocator.allocated": used, b"allocator.active": used, b"allocator.resident": rss,
         b"allocator-fragmentation.ratio": float(1.0), b"allocator-fragmentation.bytes": 0,
         b"allocator-rss.ratio": float(1.0), b"allocator-rss.bytes": 0,
         b"rss-overhead.ratio": float(1.0), b"rss-overhead.bytes": 0,
-        b"fragmentation": float(1.0), b"fragmentation.bytes": 0})
+        b"fragmentation": float(rss / used if used else 1.0),
+        b"fragmentation.bytes": rss - used})
     return out
 
 

@@ -167,7 +167,7 @@ def _generic(client, argv, readonly: bool):
     elif kind == "zset" and value.listpack:           # Redis converts it for SORT
         value = client.db.lookup_write(argv[1])
         value.listpack = False
-    if dontsort and kind == "set" and storekey is not None:
+    if dontsort and kind == "set" and (storekey is not None or client.scripting):
         dontsort, alpha, sortby = False, True, None   # deterministic for replicas
 
     items = _elements(value, kind)

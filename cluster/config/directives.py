@@ -40,6 +40,8 @@ class Directive:
     sensitive: bool = False
     protected: bool = False
     hidden: bool = False                     # HIDDEN_CONFIG: not listed by CONFIG GET globs
+    deny_loading: bool = False               # DENY_LOADING_CONFIG: CONFIG SET refused while
+                                             # the dataset loads (-LOADING)
 
     # -- parsing ------------------------------------------------------------------
     def parse(self, text: str):
@@ -219,7 +221,7 @@ DIRECTIVES: list[Directive] = [
     B("activedefrag", False),
     B("syslog-enabled", False, False),
     B("cluster-enabled", False, False),
-    B("appendonly", False),
+    B("appendonly", False, deny_loading=True),
     B("cluster-allow-reads-when-down", False),
     B("cluster-allow-pubsubshard-when-down", True),
     B("crash-log-enabled", True),
@@ -259,11 +261,18 @@ DIRECTIVES: list[Directive] = [
     # Ours (not in Redis): HMAC-SHA256 key of every cluster bus frame; hidden from
     # `CONFIG GET *` so the listing stays Redis's.
     S("cluster-bus-secret", "", False, null=True, sensitive=True, hidden=True),
+    # Redis's hidden debugging knobs (HIDDEN_CONFIG): named, they answer CONFIG GET/SET;
+    # accepted and reported, their delays are not applied here.
+    B("use-exit-on-panic", False, hidden=True),
+    I("rdb-key-save-delay", INT_MIN, INT_MAX, 0, hidden=True),
+    I("key-load-delay", INT_MIN, INT_MAX, 0, hidden=True),
+    I("watchdog-period", 0, INT_MAX, 0, hidden=True),
+    I("loading-process-events-interval-bytes", 1024, INT_MAX, 2 * 1024 * 1024, hidden=True),
     # enums
     E("supervised", "upstart systemd auto no", "no", False),
     E("syslog-facility", "user local0 local1 local2 local3 local4 local5 local6 local7",
       "local0", False),
-    E("repl-diskless-load", "disabled on-empty-db swapdb", "disabled"),
+    E("repl-diskless-load", "disabled on-empty-db swapdb", "disabled", deny_loading=True),
     E("loglevel", "debug verbose notice warning", "notice"),
     E("maxmemory-policy", _POLICIES, "noeviction"),
     E("appendfsync", "everysec always no", "everysec"),
@@ -364,7 +373,7 @@ DIRECTIVES: list[Directive] = [
     S("tls-ciphers", null=True),
     S("tls-ciphersuites", null=True),
     # special
-    X("dir", ".", special.parse_dir, multi_arg=False, protected=True,
+    X("dir", ".", special.parse_dir, multi_arg=False, protected=True, deny_loading=True,
       formatter=os.path.abspath, rewriter=special.rewrite_dir),
     X("save", "3600 1 300 100 60 10000", special.parse_save, rewriter=special.rewrite_save),
     X("client-output-buffer-limit", special.obuf_text(special.OBUF_DEFAULT), None,

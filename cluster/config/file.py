@@ -28,6 +28,7 @@ class ConfigFile:
     users: list[list[str]]
     check_user: object
     rewrite_users: object
+    rename_command: object
     file: str | None
     _save_loaded: bool
 
@@ -65,6 +66,13 @@ class ConfigFile:
             if name == "include" and len(args) == 2:
                 self.include(args[1])
                 continue
+            if name == "rename-command" and len(args) == 3:
+                if self.rename_command is not None:
+                    try:
+                        self.rename_command(args[1], args[2])
+                    except ConfigError as err:
+                        raise ConfigFileError(lineno, line, str(err)) from None
+                continue
             raise ConfigFileError(lineno, line, "Bad directive or wrong number of arguments")
 
     def _load_directive(self, d: Directive, args: list[str]) -> None:
@@ -100,9 +108,12 @@ class ConfigFile:
         self.load_text(options_text(args), first_line)
 
     # -- rewriting ----------------------------------------------------------------
-    def rewrite_text(self, old: str = "") -> str:
+    def rewrite_text(self, old: str = "", force_all: bool = False) -> str:
         """CONFIG REWRITE: keep the old file's comments and unknown lines, replace known
-        directives in place, blank their leftovers, append the rest after a signature."""
+        directives in place, blank their leftovers, append the rest after a signature.
+        `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL): append every directive, at its
+        default or not; those Redis leaves out when unset (an empty pidfile, the default
+        bind, no replicaof) stay out."""
         lines: list[str] = []
         where: dict[str, list[int]] = {}
         needs_signature = True
@@ -128,7 +139,7 @@ class ConfigFile:
                 slots = where.get(d.name)
                 if slots:
                     lines[slots.pop(0)] = new
-                elif force:
+                elif force or force_all:
                     if needs_signature:
                         lines.append(REWRITE_SIGNATURE)
                         needs_signature = False
@@ -159,7 +170,7 @@ class ConfigFile:
             out.append(line + "\n")
         return "".join(out)
 
-    def rewrite(self) -> None:
+    def rewrite(self, force_all: bool = False) -> None:
         """Rewrite `self.file` atomically (temp file + fsync + rename), as Redis does."""
         if not self.file:
             raise ConfigError("The server is running without a config file")
@@ -168,7 +179,7 @@ class ConfigFile:
                 old = f.read()
         except FileNotFoundError:
             old = ""
-        content = self.rewrite_text(old)
+        content = self.rewrite_text(old, force_all)
         tmp = f"{self.file}.{os.getpid()}.tmp"
         try:
             with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:

@@ -20,6 +20,7 @@ from cluster.config.values import ConfigError
 __all__ = ["Config", "ConfigError", "ConfigFileError", "ConfigOpenError", "ConfigSetError"]
 
 HZ_MIN, HZ_MAX = 1, 500
+LOADING = "LOADING Redis is loading the dataset in memory"
 
 
 class Config(ConfigFile):
@@ -47,6 +48,14 @@ class Config(ConfigFile):
         # CONFIG REWRITE's `user` lines (the node's ACL hands them; None: an aclfile
         # holds the users and the file keeps none).
         self.rewrite_users: Callable[[], list[str] | None] = lambda: []
+        # `rename-command <name> <new-name>` lines: renames the command in the command table
+        # as the line is read ("" removes it; raises ConfigError). The process start-up
+        # installs it (cluster.execution.rename); None: the lines are accepted and kept.
+        self.rename_command: Callable[[str, str], None] | None = None
+        # CONFIG SET's apply step: directive name -> a function given the new value, that
+        # makes it so (e.g. listening on a new port) or raises ConfigError with the reason
+        # (see `_apply`); installed by whoever owns the resource.
+        self.appliers: dict[str, Callable[[object], None]] = {}
 
     def directive(self, name: str) -> Directive | None:
         return self._by_name.get(name.lower())
@@ -77,10 +86,15 @@ class Config(ConfigFile):
             raise ConfigError("can't set immutable config")
         self._store(d, d.parse(text))
 
-    def set_many(self, pairs: list[tuple[str, str]], protected_ok: bool = False) -> None:
-        """CONFIG SET: all or nothing. Raises ConfigSetError with Redis's reply text."""
+    def set_many(self, pairs: list[tuple[str, str]], protected_ok: bool = False,
+                 loading: bool = False) -> None:
+        """CONFIG SET: all or nothing. Raises ConfigSetError with Redis's reply text.
+        `loading`: the dataset is loading; a directive that may not change then (dir,
+        appendonly, repl-diskless-load) gets -LOADING, which goes before any other error
+        found in the arguments after it."""
         found: list[Directive] = []
         unknown = err_name = err = None
+        deny_loading = False
         for name, _ in pairs:
             d = self._by_name.get(name.lower())
             if d is None:
@@ -92,9 +106,13 @@ class Config(ConfigFile):
             if not d.mutable or (d.protected and not protected_ok):
                 err_name, err = name, ("can't set immutable config" if not d.mutable
                                        else "can't set protected config")
+            elif loading and d.deny_loading:
+                deny_loading, err = True, LOADING   # arguments after it: not looked at
             elif d in found:
                 err_name, err = name, "duplicate parameter"
             found.append(d)
+        if deny_loading:
+            raise ConfigSetError(LOADING)
         if unknown is not None:
             raise ConfigSetError("ERR Unknown option or number of arguments for CONFIG SET - "
                                  f"'{unknown}'")
@@ -119,6 +137,32 @@ class Config(ConfigFile):
                 self.values[d.name] = value
             raise ConfigSetError(f"ERR CONFIG SET failed (possibly related to argument "
                                  f"'dir') - {exc.strerror}") from None
+        self._apply(parsed, old)
+
+    def _apply(self, parsed: list, old: list) -> None:
+        """Redis's apply step, once every value is set: each directive whose value changed
+        has its applier (a listening port to open...) run; when one fails, every value
+        goes back to what it was, the appliers that ran run again with the old values,
+        and the error names the directive."""
+        applied = []
+        previous_of = {od.name: previous for od, previous in old}
+        for d, value in parsed:
+            apply = self.appliers.get(d.name)
+            if apply is None or value == previous_of[d.name]:
+                continue
+            try:
+                apply(value)
+            except ConfigError as exc:
+                for od, previous in old:
+                    self._store(od, previous)
+                for done, again in applied:
+                    try:
+                        again(previous_of[done.name])
+                    except ConfigError:
+                        pass
+                raise ConfigSetError(f"ERR CONFIG SET failed (possibly related to argument "
+                                     f"'{d.name}') - {exc}") from None
+            applied.append((d, apply))
 
     # -- getting ------------------------------------------------------------------
     def get_many(self, patterns: list[str]) -> dict[str, str]:

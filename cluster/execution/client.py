@@ -17,7 +17,8 @@ class Client:
         "net_in", "net_out", "commands",
         "is_replica", "repl_conf", "replica_link", "handover", "woff",
         "channels", "patterns", "shard_channels", "pushes", "push_bytes", "push_soft_since",
-        "wake", "reply_mode", "monitor_lines", "scripting",
+        "wake", "reply_mode", "monitor_lines", "scripting", "tracking", "out_held",
+        "obuf",
     )
 
     def __init__(self, node, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -74,12 +75,16 @@ class Client:
         self.shard_channels: dict = {}   # SSUBSCRIBEd shard channels
         self.pushes: list[bytes] = []    # messages queued outside a reply
         self.push_bytes = 0              # their size (client-output-buffer-limit pubsub)
+        self.obuf = bytearray()          # replies the socket has not taken yet (the edge)
+        self.out_held = 0                # their size (used_memory, client eviction)
         self.push_soft_since = 0         # when the soft limit was first passed
         self.wake: Callable[[], None] | None = None   # makes a parked connection flush
         self.scripting = False           # the fake client Lua scripts and functions call with
         # -- CLIENT REPLY and MONITOR (cluster.execution.replymode, .monitor) ----------------
         self.reply_mode = 0              # OFF / SKIP_NEXT / SKIP / MONITOR bits; 0: answer fast
         self.monitor_lines: list | None = None   # a monitor's own lines while its command runs
+        # -- CLIENT TRACKING (cluster.execution.tracking) ------------------------------------
+        self.tracking = None             # its ClientTracking while tracking is on
 
     def unwatch_all(self) -> None:
         for db, key in self.watched:

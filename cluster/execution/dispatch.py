@@ -19,8 +19,9 @@ import time
 import traceback
 
 from cluster.base.cstring import c_string
-from cluster.execution import blocking, monitor
+from cluster.execution import blocking, monitor, tracking
 from cluster.execution.monitor import MONITORING
+from cluster.execution.tracking import TRACKING
 from cluster.execution.refusal import reject
 from cluster.execution.table import (UNKNOWN, UNKNOWN_SUBCOMMAND, Command, lookup,
                                      resolve)
@@ -60,7 +61,10 @@ def execute(client, argv: list[bytes]):
     reply = call(client, cmd, argv)
     if blocking.READY and node.script_busy is None:
         blocking.serve_ready()      # clients blocked on keys this command created (a busy
-    return reply                    # script's waiters are served when the script ends)
+                                    # script's waiters are served when the script ends)
+    if TRACKING:                    # invalidations waiting for this reply, CLIENT CACHING
+        return tracking.after_command(client, cmd, reply)
+    return reply
 
 
 def reject_unresolved(client, argv: list[bytes], why: int) -> ReplyError:
@@ -84,6 +88,8 @@ def call(client, cmd: Command, argv: list[bytes]):
     client.last_cmd = cmd.name              # c->lastcmd: CLIENT LIST's cmd= while it runs
     if MONITORING:                          # any MONITOR client (cluster.execution.monitor)
         monitor.before_call(client, cmd, argv)
+    if TRACKING:                            # call()s running: invalidations of the caller
+        node.tracking.running.append((client, cmd, argv))     # wait for its reply
     start = _perf_ns()
     try:
         reply = cmd.handler(client, argv)
@@ -97,8 +103,12 @@ def call(client, cmd: Command, argv: list[bytes]):
             cmd.name, traceback.format_exc().replace("\n", " | ")))
         reply = ReplyError(f"ERR internal error while running '{cmd.name}'")
     duration = (_perf_ns() - start) // 1000
+    if ks.reprice:                          # collections changed: their memory estimate
+        ks.settle()
     if MONITORING:
         monitor.after_call(client, cmd, argv, reply)
+    if TRACKING:                            # keys read by a tracking client (rules 1, 2)
+        tracking.after_call(client, cmd, argv)
     name = cmd.name
     stats = node.stats
     cs = stats.commands.get(name)
@@ -115,7 +125,8 @@ def call(client, cmd: Command, argv: list[bytes]):
                                 duration // 1000)
     if reply.__class__ is ReplyError:
         cs.failed += 1
-        stats.count_error(reply.message)
+        if not reply.counted:
+            stats.count_error(reply.message)
     if is_write and ks.dirty != dirty:
         if rewrite is None:
             node.propagator.feed(client.db.id, argv)

@@ -105,5 +105,6 @@ def multi_gate(client, cmd, argv):
         if cmd.no_multi:
             return NO_MULTI
         client.multi_queue.append((cmd, argv))
+        client.last_cmd = cmd.name          # c->lastcmd: CLIENT LIST shows the queued one
         return QUEUED
     return None

@@ -198,19 +198,8 @@ def queue(mon, data: bytes) -> None:
     is normal), waking its connection."""
     if mon.close_after_reply:
         return
-    mon.pushes.append(data)
-    pending = mon.push_bytes + len(data)
-    mon.push_bytes = pending
-    node = mon.node
-    if obuf.over(node.monitor_limits.get(), pending, mon, "push_soft_since", node.now_ms):
-        node.log.warning(obuf.closing_log(mon))
-        mon.pushes = []
-        mon.push_bytes = 0
-        stop(mon)
-        mon.kill()
-        return
-    if mon.wake is not None:
-        mon.wake()
+    if not obuf.queue_push(mon, data, mon.node.monitor_limits):
+        stop(mon)                       # over the limits: closed
 
 
 # -- the monitor's side -------------------------------------------------------------------

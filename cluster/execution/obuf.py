@@ -50,3 +50,24 @@ def over(limits: tuple[int, int, int], pending: int, holder, since_attr: str,
 def closing_log(client) -> str:
     return (f"Client id={client.id} addr={client.addr} scheduled to be closed ASAP for "
             f"overcoming of output buffer limits.")
+
+
+def queue_push(client, data: bytes, limits: Limits) -> bool:
+    """Queue unsolicited output (a Pub/Sub message, a MONITOR line, an invalidation) for
+    `client` and wake its connection; over its class's limits (counting what the socket
+    holds up too) the client is closed instead and False returned."""
+    if client.close_after_reply:
+        return False                     # closing: what it would get is dropped
+    client.pushes.append(data)
+    client.push_bytes += len(data)
+    node = client.node
+    if over(limits.get(), client.push_bytes + client.out_held, client, "push_soft_since",
+            node.now_ms):
+        node.log.warning(closing_log(client))
+        client.pushes = []
+        client.push_bytes = 0
+        client.kill()
+        return False
+    if client.wake is not None:
+        client.wake()
+    return True

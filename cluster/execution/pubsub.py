@@ -56,7 +56,7 @@ class PubSub:
         self.shard_channels: dict[bytes, dict] = {}  # shard channel -> {client: None}
         self.slot_channels: dict[int, dict] = {}     # slot -> {shard channel: None}
         self._matchers: dict[bytes, object] = {}     # pattern -> compiled glob
-        self._limits = obuf.Limits(node.config, "pubsub")
+        self.limits = obuf.Limits(node.config, "pubsub")
         notify.install(node)            # node.notify_flags (notify-keyspace-events)
 
     # -- subscriptions -----------------------------------------------------------------
@@ -189,19 +189,6 @@ class PubSub:
     def queue(self, client, data: bytes) -> None:
         """Queue unsolicited output for `client`, enforce the pubsub output limit, wake
         its connection."""
-        if client.close_after_reply:
-            return                          # closing: what it would get is dropped
-        client.pushes.append(data)
-        pending = client.push_bytes + len(data)
-        client.push_bytes = pending
-        if obuf.over(self._limits.get(), pending, client, "push_soft_since",
-                     self.node.now_ms):
-            self.node.log.warning(obuf.closing_log(client))
-            client.pushes = []
-            client.push_bytes = 0
-            client.kill()
-            return
-        if client.wake is not None:
-            client.wake()
+        obuf.queue_push(client, data, self.limits)
 
 

@@ -32,7 +32,8 @@ class Stats:
         self.sync_partial_ok = 0
         self.sync_partial_err = 0
         self.peak_memory = 0           # used_memory_peak: the most RSS seen by INFO
-        self.evicted_keys = 0          # maxmemory evictions (none: no eviction policy yet)
+        self.evicted_keys = 0          # keys evicted for maxmemory (cluster.execution.eviction)
+        self.evicted_clients = 0       # clients evicted for maxmemory-clients
         self.total_forks = 0           # we never fork (snapshots are views, not children)
         self.errors: dict[str, int] = {}
         self.commands: dict[str, CommandStats] = {}

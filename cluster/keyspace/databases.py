@@ -17,6 +17,8 @@ from typing import Callable, Iterable
 
 from slots import CLUSTER_SLOTS, keyslot
 
+from cluster.keyspace import evict
+from cluster.keyspace.memory import key_cost, overhead
 from cluster.keyspace.snapshot import copy_on_write
 from cluster.keyspace.stream import Stream
 
@@ -41,14 +43,16 @@ class Database:
     """One numbered database."""
 
     __slots__ = ("id", "ks", "data", "expires", "lru", "watched", "slot_keys", "_heap",
-                 "scan_index", "avg_ttl", "blocking")
+                 "scan_index", "avg_ttl", "blocking", "used", "sizes")
 
     def __init__(self, db_id: int, ks: "Keyspace"):
         self.id = db_id
         self.ks = ks
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}       # key -> absolute unix ms
-        self.lru: dict[bytes, int] = {}           # key -> last access (LRU clock, s)
+        # key -> last access: the LRU clock (s), or under an LFU policy the LFU word
+        # (minutes << 8 | log counter, cluster.keyspace.evict), as Redis's robj.lru
+        self.lru: dict[bytes, int] = {}
         self.watched: dict[bytes, set] = {}       # key -> clients WATCHing it
         self.slot_keys: list[set] | None = (
             [set() for _ in range(CLUSTER_SLOTS)] if ks.slot_index else None)
@@ -56,9 +60,17 @@ class Database:
         self.scan_index = None    # cluster.keyspace.scanindex.ScanIndex once SCAN ran on this db
         self.avg_ttl = 0
         self.blocking = None      # cluster.execution.blocking: key -> clients blocked on it (BLPOP...)
+        # Memory accounting (cluster.keyspace.memory): the estimated bytes of the keys and
+        # values, kept as they change; a non-string value's last estimate by key.
+        self.used = 0
+        self.sizes: dict[bytes, int] = {}
 
     def __len__(self) -> int:
         return len(self.data)
+
+    def memory(self) -> int:
+        """Estimated bytes of this database's keys, values and their bookkeeping."""
+        return self.used + overhead(self) if self.data else 0
 
     # -- lookups ------------------------------------------------------------------
     def _expired(self, key: bytes) -> bool:
@@ -87,9 +99,11 @@ class Database:
             if self.ks.on_miss is not None:
                 self.ks.on_miss(self, key)
         else:
-            self.ks.hits += 1
+            ks = self.ks
+            ks.hits += 1
             if touch:
-                self.lru[key] = self.ks.lru_clock
+                self.lru[key] = evict.lfu_touch(ks, self.lru.get(key)) if ks.lfu \
+                    else ks.lru_clock
         return value
 
     def lookup_write(self, key: bytes):
@@ -98,8 +112,9 @@ class Database:
             return None
         value = self.data.get(key)
         if value is not None:
-            self.lru[key] = self.ks.lru_clock
-            if self.ks.views:          # a snapshot is being written: copy on write
+            ks = self.ks
+            self.lru[key] = evict.lfu_touch(ks, self.lru.get(key)) if ks.lfu else ks.lru_clock
+            if ks.views:          # a snapshot is being written: copy on write
                 value = copy_on_write(self, key, value)
         return value
 
@@ -116,19 +131,29 @@ class Database:
     def store(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Create or overwrite `key`; its TTL is dropped unless keep_ttl."""
         data = self.data
+        ks = self.ks
+        old = data.get(key)
         if self.blocking and key in self.blocking and (
-                key not in data or data[key].__class__ is Stream):
+                old is None or old.__class__ is Stream):
             self.blocking.signal(self, key)         # a key clients wait on was created
             #                                         (or a stream replaced: XREADGROUP)
-        if self.ks.on_new is not None and key not in data:
-            self.ks.on_new(self, key)               # keyspace event "new" (cluster.keyspace.notify)
-        if (self.slot_keys is not None or self.scan_index is not None) and key not in data:
+        if old is None:
+            if ks.on_new is not None:
+                ks.on_new(self, key)                # keyspace event "new" (cluster.keyspace.notify)
             if self.slot_keys is not None:
                 self.slot_keys[keyslot(key)].add(key)
             if self.scan_index is not None:
                 self.scan_index.add(key)
+        else:                                       # the old value's cost goes
+            self.used -= key_cost(key, old) if old.__class__ is bytes else \
+                self.sizes.pop(key, 0)
         data[key] = value
-        self.lru[key] = self.ks.lru_clock
+        if value.__class__ is bytes:                # a string's cost (others: modified)
+            self.used += ((len(key) + 40) & ~7) + ((len(value) + 40) & ~7)
+        if not ks.lfu:
+            self.lru[key] = ks.lru_clock
+        elif old is None:                           # an overwrite keeps the LFU counter
+            self.lru[key] = evict.lfu_new(ks)
         if not keep_ttl and key in self.expires:
             del self.expires[key]
         self.modified(key)
@@ -139,11 +164,13 @@ class Database:
             return False
         if value.__class__ is Stream and self.blocking and key in self.blocking:
             self.blocking.signal(self, key)         # XREADGROUP waiters fail (dbGenericDelete)
-        self._forget(key)
+        self._forget(key, value)
         self.modified(key)
         return True
 
-    def _forget(self, key: bytes) -> None:
+    def _forget(self, key: bytes, value) -> None:
+        self.used -= key_cost(key, value) if value.__class__ is bytes else \
+            self.sizes.pop(key, 0)
         self.expires.pop(key, None)
         self.lru.pop(key, None)
         if self.slot_keys is not None:
@@ -157,9 +184,15 @@ class Database:
         `store` and `delete` call this; a handler that changes a value in place, or calls
         `set_expire`/`persist`, calls it itself.
         """
-        self.ks.dirty += 1
+        ks = self.ks
+        ks.dirty += 1
+        value = self.data.get(key)
+        if value is not None and value.__class__ is not bytes:
+            ks.reprice.append((self, key))  # priced once the command is done (settle)
         if self.watched:
             self.signal_watchers(key)
+        if ks.on_modified is not None:
+            ks.on_modified(self, key)       # client-side caching invalidation (tracking)
 
     def signal_watchers(self, key: bytes) -> None:
         clients = self.watched.get(key)
@@ -168,6 +201,8 @@ class Database:
                 client.dirty_cas = True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
+        if self.ks.replica == REPLICA and self.ks.on_replica_ttl is not None:
+            self.ks.on_replica_ttl(self, key)
         self.expires[key] = when_ms
         heapq.heappush(self._heap, (when_ms, key))
         if len(self._heap) > 64 and len(self._heap) > 3 * len(self.expires):
@@ -185,11 +220,13 @@ class Database:
         # Not a change the command made: no `dirty` bump (so a no-op write after a lazy
         # expiry is not propagated), but WATCHers see it and replicas get a DEL.
         value = self.data.pop(key, None)
-        self._forget(key)
+        self._forget(key, value)
         if value.__class__ is Stream and self.blocking and key in self.blocking:
             self.blocking.signal(self, key)
         if self.watched:
             self.signal_watchers(key)
+        if self.ks.on_modified is not None:
+            self.ks.on_modified(self, key)
         self.ks.expired += 1
         self.ks.on_expired(self, key)
 
@@ -203,9 +240,13 @@ class Database:
             if key in self.data:
                 for client in self.watched[key]:
                     client.dirty_cas = True
+        if self.ks.on_flush is not None:
+            self.ks.on_flush(self)          # tracking: invalidate everything (FLUSHDB/ALL)
         self.data = {}
         self.expires = {}
         self.lru = {}
+        self.used = 0
+        self.sizes = {}
         self._heap = []
         if self.slot_keys is not None:
             self.slot_keys = [set() for _ in range(CLUSTER_SLOTS)]
@@ -220,15 +261,25 @@ class Database:
         called again with more (new) keys: a load in batches; each call indexes its own."""
         if not isinstance(entries, list):
             entries = list(entries)
-        data, expires = self.data, self.expires
+        data, expires, sizes = self.data, self.expires, self.sizes
         timed = []
+        used = 0
         for key, value, when in entries:
+            old = data.get(key)
+            if old is not None:
+                used -= key_cost(key, old) if old.__class__ is bytes else sizes.pop(key, 0)
             data[key] = value
+            cost = key_cost(key, value)
+            used += cost
+            if value.__class__ is not bytes:
+                sizes[key] = cost
             if when is not None:
                 expires[key] = when
                 timed.append((when, key))
+        self.used += used
         keys = [entry[0] for entry in entries]
-        self.lru.update(dict.fromkeys(keys, self.ks.lru_clock))
+        ks = self.ks
+        self.lru.update(dict.fromkeys(keys, evict.lfu_new(ks) if ks.lfu else ks.lru_clock))
         if self.slot_keys is not None:
             slot_keys = self.slot_keys
             for key in keys:
@@ -281,12 +332,22 @@ class Keyspace:
         self.slot_index = slot_index
         self.now_ms = 0
         self.lru_clock = 0
+        # LFU (cluster.keyspace.evict): on while maxmemory-policy is an LFU one; its
+        # settings, and the random numbers its counter's increments draw.
+        self.lfu = False
+        self.lfu_log_factor = 10
+        self.lfu_decay_time = 1
+        self.random = random.random
         self.loading = False
         self.replica = 0           # 0 (a primary: expire due keys), REPLICA, MASTER_CLIENT
         self.hits = 0
         self.misses = 0
         self.expired = 0
         self.dirty = 0
+        # (db, key) of collections changed by the running command: handlers call
+        # `modified` before they change a value in place, so the new price is taken
+        # after the command (`settle`, from dispatch.call and memory readings).
+        self.reprice: list = []
         self.hold_expired = None    # set by cluster.execution.pause while writes may be paused
         self.views: list = []      # active cluster.keyspace.snapshot views (copy-on-write while set)
         # The function libraries' codes (a tuple, replaced on change, never changed in
@@ -296,6 +357,14 @@ class Keyspace:
         self.on_new = None         # (db, key) when a key is created / a read misses:
         self.on_miss = None        # set by cluster.keyspace.notify while "n" / "m" events are on
         self.on_expired = on_expired or (lambda db, key: None)
+        # (db, key) after any change to a key (a write, a lazy or active expiry, an
+        # eviction), and (db) before a database is emptied: set by
+        # cluster.execution.tracking while any client tracks keys; None otherwise.
+        self.on_modified = None
+        self.on_flush = None
+        # (db, key): a client set a TTL on a writable replica; the replica expires such
+        # keys itself (cluster.replication.replica_expire). Set by the node.
+        self.on_replica_ttl = None
         self.dbs = [Database(i, self) for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:
@@ -322,7 +391,8 @@ class Keyspace:
                     if one.data.get(key).__class__ is Stream and \
                             other.data.get(key).__class__ is not Stream:
                         one.blocking.signal(one, key)
-        for attr in ("data", "expires", "lru", "slot_keys", "_heap", "scan_index"):
+        for attr in ("data", "expires", "lru", "slot_keys", "_heap", "scan_index", "used",
+                     "sizes"):
             x, y = getattr(da, attr), getattr(db, attr)
             setattr(da, attr, y)
             setattr(db, attr, x)
@@ -336,6 +406,26 @@ class Keyspace:
         if self.replica or self.loading:    # a replica waits for its primary's DELs
             return 0
         return sum(db.active_expire(now_ms, budget) for db in self.dbs if db.expires)
+
+    def settle(self) -> None:
+        """Price again the collections the last command changed."""
+        pending, self.reprice = self.reprice, []
+        for db, key in pending:
+            value = db.data.get(key)
+            if value is not None and value.__class__ is not bytes:
+                cost = key_cost(key, value)
+                db.used += cost - db.sizes.get(key, 0)
+                db.sizes[key] = cost
+
+    def memory(self) -> int:
+        """used_memory_dataset's part from the keys (cluster.keyspace.memory)."""
+        if self.reprice:
+            self.settle()
+        total = 0
+        for db in self.dbs:
+            if db.data:
+                total += db.used + overhead(db)
+        return total
 
     def total_keys(self) -> int:
         return sum(len(db) for db in self.dbs)

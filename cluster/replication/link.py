@@ -14,6 +14,7 @@ from __future__ import annotations
 import trio
 
 from cluster.encoding.rdb import RdbError, load_into
+from cluster.replication import failover as repl_failover
 from cluster.replication import primary as repl_primary
 from cluster.replication.propagate import encode_command
 from cluster.replication.replica import ReplicaLink, set_master
@@ -145,9 +146,19 @@ async def _session(node, link: ReplicaLink, session: trio.CancelScope) -> None:
         conn.on_io = touched
         with trio.fail_after(max(cfg["repl-timeout"], 1)):
             await _handshake(node, link, conn)
-            reply = await conn.command(b"PSYNC", link.replid.encode(),
-                                       b"%d" % (link.offset + 1))
+            psync = [b"PSYNC", link.replid.encode(), b"%d" % (link.offset + 1)]
+            failing_over = repl_failover.in_progress(node)
+            if failing_over:
+                psync.append(b"FAILOVER")      # the target promotes itself (failover.py)
+            try:
+                await conn.send(encode_command(psync))
+            except (OSError, trio.BrokenResourceError):
+                repl_failover.abort(node, "Write error to failover target")
+                raise LinkError("Write error sending the PSYNC command.") from None
+            reply = await conn.reply_line()
         text = reply.decode("utf-8", "replace")
+        if failing_over and not repl_failover.psync_answered(node, text):
+            return              # rejected: the failover aborted, we are a primary again
         if text.startswith("+FULLRESYNC"):
             parts = text.split()
             if len(parts) < 3:
@@ -158,12 +169,13 @@ async def _session(node, link: ReplicaLink, session: trio.CancelScope) -> None:
         elif text.startswith("+CONTINUE"):
             parts = text.split()
             primary = repl_primary.get(node)
+            node.log.notice("Successful partial resynchronization with master.")
             if len(parts) >= 2 and parts[1] != link.replid:
+                node.log.warning(f"Master replication ID changed to {parts[1]}")
                 node.repl.replid2 = link.replid
                 node.repl.second_repl_offset = link.offset + 1
                 link.replid = parts[1]
                 primary.disconnect_replicas()     # they must learn the new history
-            node.log.notice("Successful partial resynchronization with master.")
             link.partial_syncs += 1
             link.start_stream(link.replid, link.offset)
             primary.create_backlog()      # kept if we had one (PSYNC2), else started here

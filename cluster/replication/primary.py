@@ -253,7 +253,7 @@ class Primary:
 
     def info_tail(self) -> list[tuple[str, object]]:
         return [
-            ("master_failover_state", "no-failover"),
+            ("master_failover_state", self.node.failover.state),   # replication.failover
             ("master_replid", self.replid),
             ("master_replid2", self.replid2),
             ("master_repl_offset", self.offset),
@@ -286,6 +286,8 @@ class Primary:
             if node.repl.link is not None:
                 return      # a replica proxies its primary's PINGs; its own would shift offsets
             period = node.config["repl-ping-replica-period"] * 1000
+            if node.failover.active:
+                return      # FAILOVER: the offset a replica must reach stays put
             if now - self.last_ping_ms >= period:
                 self.last_ping_ms = now
                 self.feed(PING)
@@ -315,10 +317,27 @@ def too_few_good_replicas(node) -> bool:
     return good < node.config["min-replicas-to-write"]
 
 
-def writes_in(client, cmd) -> bool:
-    """`cmd` writes: a write command, or an EXEC whose queued transaction holds one."""
-    return cmd.is_write or (cmd.name == "exec" and client.in_multi
-                            and any(c.is_write for c, _ in client.multi_queue))
+SCRIPT_COMMANDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"))
+
+
+def script_writes(node, cmd, argv) -> bool:
+    """getCommandFlags for EVAL*/FCALL*: a script or function that declares flags is a
+    write command unless it declares no-writes (scriptFlagsToCmdFlags)."""
+    flags = node.script_flags(cmd.name, argv)
+    return flags is not None and "no-writes" not in flags
+
+
+def writes_in(client, cmd, argv=None) -> bool:
+    """`cmd` writes: a write command, a script declaring it may write, or an EXEC whose
+    queued transaction holds one of those."""
+    if cmd.is_write:
+        return True
+    name = cmd.name
+    if name in SCRIPT_COMMANDS:
+        return argv is not None and script_writes(client.node, cmd, argv)
+    return name == "exec" and client.in_multi and any(
+        c.is_write or (c.name in SCRIPT_COMMANDS and script_writes(client.node, c, a))
+        for c, a in client.multi_queue)
 
 
 def min_replicas_gate(client, cmd, argv) -> str | None:
@@ -328,7 +347,7 @@ def min_replicas_gate(client, cmd, argv) -> str | None:
     own primary's link."""
     node = client.node
     if (node.config.values["min-replicas-to-write"] and not client.is_master_link
-            and writes_in(client, cmd) and too_few_good_replicas(node)):
+            and writes_in(client, cmd, argv) and too_few_good_replicas(node)):
         return NOREPLICAS_ERR
     return None
 

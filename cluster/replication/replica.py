@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import trio
 
+from cluster.execution.blocking import WAITERS
 from cluster.keyspace.databases import MASTER_CLIENT, REPLICA
 from cluster.replication.propagate import AOF, Propagator, encode_command, sink_kind
-from cluster.replication.primary import writes_in
+from cluster.replication.primary import SCRIPT_COMMANDS, writes_in
 from cluster.replication.stream import LinkError, StreamParser  # noqa: F401  (re-exported)
+from cluster.resp.reply import ReplyError
 
 READONLY_ERR = "READONLY You can't write against a read only replica."
+ROLE_CHANGED_ERR = ("UNBLOCKED force unblock from blocking operation, instance state "
+                    "changed (master -> replica?)")
 MASTERDOWN_ERR = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set "
                   "to 'no'.")
 _MUTE = Propagator()                   # no sinks: what the master's commands propagate
@@ -57,15 +61,19 @@ class ReplicaLink:
     def link_up(self) -> bool:
         return self.state == "connected"
 
-    def refusal(self, client, cmd) -> str | None:
+    def refusal(self, client, cmd, argv=None) -> str | None:
         """READONLY / MASTERDOWN for a normal client's command (processCommand order)."""
         cfg = self.node.config
-        if cfg["replica-read-only"] and writes_in(client, cmd):
+        if cfg["replica-read-only"] and writes_in(client, cmd, argv):
             return READONLY_ERR
         if not self.link_up and not cfg["replica-serve-stale-data"]:
-            stale = "stale" in cmd.flags and not (
-                cmd.name == "exec" and client.in_multi
-                and any("stale" not in c.flags for c, _ in client.multi_queue))
+            if cmd.name in SCRIPT_COMMANDS and argv is not None:
+                flags = self.node.script_flags(cmd.name, argv)   # declared flags decide
+                stale = "stale" in cmd.flags if flags is None else "allow-stale" in flags
+            else:
+                stale = "stale" in cmd.flags and not (
+                    cmd.name == "exec" and client.in_multi
+                    and any("stale" not in c.flags for c, _ in client.multi_queue))
             if not stale:
                 return MASTERDOWN_ERR
         return None
@@ -200,6 +208,7 @@ def set_master(node, host: str, port: int) -> None:
     # may partially resync with us. They are disconnected when our history changes (a
     # +CONTINUE with a new id, or a full sync: cluster.replication.link).
     node.repl.link = ReplicaLink(node, host, port)
+    _unblock_all(node)
     node.gates.turn("replica", True)     # READONLY / MASTERDOWN from now on
     node.propagator.replica = True      # our stream is the primary's, proxied (propagate)
     node.keyspace.replica = REPLICA     # due keys wait for the primary's DEL (keyspace.py)
@@ -226,7 +235,20 @@ def unset_master(node) -> None:
         repl.second_repl_offset = offset + 1
     repl.new_replid()
     repl.master_repl_offset = offset
+    if repl.primary is not None:
+        # As replicationUnsetMaster: our replicas learn the new id (they PSYNC with
+        # replid2 and resume partially).
+        repl.primary.disconnect_replicas()
     repl.link_changed.set()
+
+
+def _unblock_all(node) -> None:
+    """disconnectAllBlockedClients: clients blocked on keys or in WAIT get -UNBLOCKED and
+    are closed (what a primary's stream brings must not serve them here). Clients a pause
+    postponed are not blocked: they run again and meet -READONLY."""
+    for waiter in list(WAITERS.get(node, {}).values()):
+        waiter.client.close_after_reply = True
+        waiter.finish(ReplyError(ROLE_CHANGED_ERR))
 
 
 def _remember(node, value: str) -> None:
@@ -255,4 +277,4 @@ def replica_gate(client, cmd, argv) -> str | None:
     link = client.node.repl.link
     if link is None or client.is_master_link:
         return None
-    return link.refusal(client, cmd)
+    return link.refusal(client, cmd, argv)

@@ -169,6 +169,21 @@ class RequestParser:
         """Bytes received but not yet parsed into a command (CLIENT LIST qbuf)."""
         return 0 if self._buf is None else len(self._buf) - self._pos
 
+    def read_size(self) -> int:
+        """How much the next read should ask for: 64 KiB, or what a big argument being
+        received still lacks (read in one go, as Redis does for PROTO_MBULK_BIG_ARG)."""
+        if self._bulklen < MBULK_BIG_ARG or self._buf is None:
+            return 65536
+        return max(65536, min(self._pos + self._bulklen + 2 - len(self._buf), 1 << 24))
+
+    def held_bytes(self) -> int:
+        """Everything held for the request in progress: the unparsed bytes and the
+        arguments already read (Redis's qbuf and argv-mem, for used_memory)."""
+        held = 0 if self._buf is None else len(self._buf) - self._pos
+        if self._args:
+            held += sum(len(arg) for arg in self._args)
+        return held
+
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         """Parse `data`; return the complete commands and, if the stream is bad, the error.
 

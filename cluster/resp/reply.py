@@ -28,7 +28,10 @@ class ReplyError(Exception):
     """An error reply. Raise it from a handler or return it as a value (e.g. inside EXEC).
 
     `message` is the whole text after `-`, code included: `ERR syntax error`, `WRONGTYPE ...`.
+    `counted`: already in errorstats (a script's error that a command it called gave).
     """
+
+    counted = False
 
     def __init__(self, message: str):
         super().__init__(message)

@@ -38,7 +38,14 @@ def parse(body: bytes) -> tuple[frozenset | None, bytes]:
 
 
 def check(flags: frozenset | None, node, client, readonly: bool) -> None:
-    """scriptPrepareForRun's flag checks for one run (nothing in compatibility mode)."""
+    """scriptPrepareForRun's flag checks for one run (compatibility mode: only that a
+    stale replica runs no script)."""
+    link = node.repl.link
+    if link is not None and not client.is_master_link and not link.link_up \
+            and not node.config["replica-serve-stale-data"] and (
+                flags is None or "allow-stale" not in flags):
+        raise ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
+                         "is set to 'no'.")
     if flags is None:
         return
     if "no-cluster" in flags and node.cluster is not None:
@@ -50,6 +57,15 @@ def check(flags: frozenset | None, node, client, readonly: bool) -> None:
         raise ReplyError("READONLY Can not run script with write flag on readonly replica")
     if readonly:
         raise ReplyError("ERR Can not execute a script with write flag using *_ro command.")
+    check_oom(flags, node)
+
+
+def check_oom(flags: frozenset, node) -> None:
+    """scriptPrepareForRun: memory was short when the command came in (no-writes, which
+    implies allow-oom, returned earlier)."""
+    if node.pre_command_oom and node.config["maxmemory"] and "allow-oom" not in flags:
+        raise ReplyError("OOM allow-oom flag is not set on the script, can not run it when "
+                         "used memory > 'maxmemory'")
 
 
 def _split(line: bytes) -> list[bytes]:

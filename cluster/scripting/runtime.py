@@ -42,6 +42,8 @@ from cluster.execution.dispatch import call
 from cluster.acl.check import check_command
 from cluster.acl.gate import log_denial, script_denial
 from cluster.execution.table import WRONG_ARITY, lookup, resolve
+from cluster.keyspace.evict import OOM
+from cluster.replication.primary import NOREPLICAS_ERR, too_few_good_replicas
 from cluster.resp.outcomes import Await, Block
 from cluster.resp.reply import (FALSE, NULL_ARRAY, TRUE, Attribute, BigNumber, Boolean,
                                 Double, Replies, RespSet, SetReply,
@@ -126,6 +128,11 @@ class ScriptRun:
         self.slot: int | None = None
         self.is_eval = True            # False for FCALL: FUNCTION KILL, not SCRIPT KILL, ends it
         self.argv: list | None = None  # the caller's command (FUNCTION STATS)
+        self.allow_oom = False         # flags declare allow-oom (scriptVerifyOOM)
+        self.write_dirty = False       # a write command was called (SCRIPT_WRITE_DIRTY)
+        # Error replies of the commands it called, counted in errorstats when they
+        # happened: the script's own error reply carrying one is not counted again.
+        self.counted_errors: list[str] = []
         self.started = time.monotonic()
 
 
@@ -219,6 +226,7 @@ class Engine:
         """Submit the script to the script thread; (run, future)."""
         run = ScriptRun(client, sha, readonly)
         flags = self.flags.get(sha)
+        run.allow_oom = flags is not None and "allow-oom" in flags
         # shebang scripts must keep to one slot unless allow-cross-slot-keys (cluster mode)
         run.one_slot = flags is not None and "allow-cross-slot-keys" not in flags
         if run.one_slot and keys and self.node.cluster is not None:
@@ -328,27 +336,16 @@ class Engine:
     def _dispatch(self, run, args):
         argv = self._argv(args)
         cmd = resolve(argv)
-        if cmd.__class__ is int:
-            if cmd == WRONG_ARITY:
-                raise ReplyError("ERR Wrong number of args calling Redis command from script")
-            raise ReplyError("ERR Unknown Redis command called from script")
-        if "noscript" in cmd.flags and not self.node.script_disable_deny_script:
-            raise ReplyError("ERR This Redis command is not allowed from script")
-        user = run.client.user             # the script runs as its caller's user
-        if user is not None:
-            denied = check_command(user, cmd, argv)
-            if denied is not None:
-                self.client.user = user
-                log_denial(self.client, denied, "lua", caller=run.client)
-                raise ReplyError("ERR The user executing the script " + script_denial(denied))
+        try:
+            self._verify(run, cmd, argv)
+        except ReplyError as err:          # scriptCall's error path: counted here, once
+            stats = self.node.stats
+            stats.count_error(err.message)
+            if cmd.__class__ is not int:
+                stats.command(cmd.name).rejected += 1
+            run.counted_errors.append(err.message)
+            raise
         node = self.node
-        if cmd.is_write:
-            if run.readonly:
-                raise ReplyError("ERR Write commands are not allowed from read-only scripts.")
-            if node.repl.link is not None and not run.client.is_master_link:
-                raise ReplyError("READONLY You can't write against a read only replica.")
-        if node.cluster is not None and not run.client.is_master_link:
-            _check_local_keys(node, cmd, argv, run)
         client = self.client
         client.db = run.db
         client.resp = run.resp
@@ -365,7 +362,45 @@ class Engine:
             reply = reply.reply
         elif reply.__class__ is Await:
             raise ReplyError("ERR This Redis command is not allowed from script")
+        elif reply.__class__ is ReplyError:
+            run.counted_errors.append(reply.message)   # call() counted it
         return reply
+
+    def _verify(self, run, cmd, argv) -> None:
+        """scriptCall's checks before the command runs (a ReplyError refuses it)."""
+        if cmd.__class__ is int:
+            if cmd == WRONG_ARITY:
+                raise ReplyError("ERR Wrong number of args calling Redis command from script")
+            raise ReplyError("ERR Unknown Redis command called from script")
+        if "noscript" in cmd.flags and not self.node.script_disable_deny_script:
+            raise ReplyError("ERR This Redis command is not allowed from script")
+        link = self.node.repl.link          # scriptVerifyAllowStale
+        if link is not None and not link.link_up and "stale" not in cmd.flags \
+                and not self.node.config["replica-serve-stale-data"]:
+            raise ReplyError("ERR Can not execute the command on a stale replica")
+        user = run.client.user             # the script runs as its caller's user
+        if user is not None:
+            denied = check_command(user, cmd, argv)
+            if denied is not None:
+                self.client.user = user
+                log_denial(self.client, denied, "lua", caller=run.client)
+                raise ReplyError("ERR The user executing the script " + script_denial(denied))
+        node = self.node
+        if cmd.is_write:                   # scriptVerifyWriteCommandAllow
+            if run.readonly:
+                raise ReplyError("ERR Write commands are not allowed from read-only scripts.")
+            if not run.write_dirty and not run.client.is_master_link:
+                if node.repl.link is not None and node.config["replica-read-only"]:
+                    raise ReplyError("READONLY You can't write against a read only replica.")
+                if node.config["min-replicas-to-write"] and too_few_good_replicas(node):
+                    raise ReplyError(NOREPLICAS_ERR)
+        if cmd.denyoom and node.pre_command_oom and not run.allow_oom and not run.write_dirty \
+                and node.config["maxmemory"] and not run.client.is_master_link:
+            raise ReplyError(OOM)          # scriptVerifyOOM: only before the first write
+        if cmd.is_write:
+            run.write_dirty = True         # SCRIPT_WRITE_DIRTY: no refusal after this
+        if node.cluster is not None and not run.client.is_master_link:
+            _check_local_keys(node, cmd, argv, run)
 
     def _acl_check_cmd(self, *args):
         """redis.acl_check_cmd(command, args...): may the script's user run it?"""

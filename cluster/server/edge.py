@@ -5,8 +5,6 @@ from one read sent with one `send`, TCP_NODELAY, a listen backlog of tcp-backlog
 """
 from __future__ import annotations
 
-import math
-import os
 import signal
 import socket as pysocket
 
@@ -15,17 +13,18 @@ import trio
 from gossip.listen import accept, listen
 
 from cluster.config.bind import bind_addresses
+from cluster.config.values import ConfigError
 from cluster.persistence import loading
 from cluster.persistence import rdb_file as persist_rdb
 from cluster.replication import link as repl_link
 from cluster.persistence import shutdown
 from cluster.execution.dispatch import execute
-from cluster.execution import replymode
+from cluster.execution import obuf, replymode
 from cluster.execution.replymode import Switch
 from cluster.resp.outcomes import Await, Block
 from cluster.node import Node
 from cluster.resp.parser import RequestParser
-from cluster.resp.reply import OK, ReplyError, Status, encode
+from cluster.resp.reply import OK, ReplyError, encode
 from cluster.server import protected
 
 _OK = b"+OK\r\n"
@@ -42,6 +41,23 @@ class Server:
         self.port = node.config["port"]
 
     # -- listening ----------------------------------------------------------------
+    def _change_port(self, port: int) -> None:
+        """CONFIG SET port (changeListenPort): listen on the new port first, then close
+        the old listeners; the config's apply step rolls back on ConfigError."""
+        try:
+            new = listen(bind_addresses(self.node.config["bind"]), port,
+                         self.node.config["tcp-backlog"])
+        except OSError:
+            raise ConfigError("Unable to listen on this port") from None
+        old, self.listeners = self.listeners, new
+        for listener in new:
+            self._nursery.start_soon(self._accept_loop, listener)
+        for listener in old:
+            trio.lowlevel.notify_closing(listener)
+            listener.close()
+        self.port = port
+        self.node.tcp_port = port
+
     def _open_listeners(self) -> None:
         self.listeners.extend(listen(bind_addresses(self.node.config["bind"]), self.port,
                                      self.node.config["tcp-backlog"]))
@@ -49,6 +65,7 @@ class Server:
     async def serve(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         node = self.node
         self._open_listeners()
+        node.config.appliers["port"] = self._change_port
         bus = None
         if node.cluster is not None:
             bus = node.cluster.make_transport()
@@ -107,7 +124,10 @@ class Server:
 
     async def _accept_loop(self, listener) -> None:
         while True:
-            sock = await accept(listener, self.node.log.warning)
+            try:
+                sock = await accept(listener, self.node.log.warning)
+            except trio.ClosedResourceError:
+                return                  # CONFIG SET port closed it
             self._nursery.start_soon(self._serve_client, sock)
 
     # -- one client ---------------------------------------------------------------
@@ -184,8 +204,9 @@ class Server:
             # (the epoll registration reports data that came meanwhile immediately).
             data = None
             if more:
+                size = parser.read_size()
                 try:
-                    data = recv(65536)
+                    data = recv(size)
                 except (BlockingIOError, InterruptedError):
                     pass
                 else:
@@ -199,7 +220,12 @@ class Server:
                 if client.pushes:                   # pub/sub output queued meanwhile
                     await self._send_pushes(sock, client)
                     continue
-                if client.flags_extra or client.reply_mode:     # subscribed, monitoring:
+                if client.obuf:                     # replies the client has not taken:
+                    await self._wait_io(sock, client)   # read on meanwhile, as Redis
+                    self._flush(sock, client)
+                    continue
+                # subscribed, monitoring, RESP3 (tracking invalidations may come):
+                if client.flags_extra or client.reply_mode or client.resp == 3:
                     with trio.CancelScope() as parked:
                         client.wake = parked.cancel
                         await wait_readable(fd)
@@ -209,7 +235,7 @@ class Server:
                 continue
             if not data:
                 return
-            more = len(data) >= 65536
+            more = len(data) >= size
             stats.net_input_bytes += len(data)
             client.net_in += len(data)
             node.set_time()
@@ -236,6 +262,7 @@ class Server:
                         if out:
                             await self._send_pushes(sock, client)
                             out = client.pushes
+                        await self._drain(sock, client)
                         reply = await self._wait(client, reply)
                         if client.reply_mode:
                             reply = replymode.settle(client, reply)
@@ -247,6 +274,7 @@ class Server:
                             if out:
                                 await self._send_pushes(sock, client)
                                 out = client.pushes
+                            await self._drain(sock, client)
                             reply = await self._wait(client, reply)
                         if client.reply_mode:
                             reply = replymode.settle(client, reply)
@@ -281,9 +309,11 @@ class Server:
             if out:
                 await self._send_pushes(sock, client)
             if client.handover is not None:
+                await self._drain(sock, client)
                 await client.handover(sock, client, parser)
                 return
             if client.close_after_reply:
+                await self._drain(sock, client)
                 return
 
     async def _send_pushes(self, sock, client) -> None:
@@ -295,26 +325,69 @@ class Server:
         data = b"".join(client.pushes)
         client.pushes = []
         client.push_bytes = 0
-        client.push_soft_since = 0
         await self._send(sock, client, data)
 
     async def _send(self, sock, client, data: bytes) -> None:
+        """Send what the socket takes now; the rest waits in client.obuf while the
+        connection goes on reading and running commands (Redis's reply list: a client
+        may pipeline a million commands before it reads a reply). The buffer counts in
+        used_memory and against the normal class's client-output-buffer-limit."""
         n = len(data)
-        self.node.stats.net_output_bytes += n
+        node = self.node
+        node.stats.net_output_bytes += n
         client.net_out += n
+        if client.obuf:
+            client.obuf += data
+            self._flush(sock, client)
+        else:
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent == n:
+                return
+            client.obuf = bytearray(memoryview(data)[sent:])
+            client.out_held = len(client.obuf)
+        limits = node.pubsub.limits if client.flags_extra == "pubsub" else node.monitor_limits
+        if client.out_held and obuf.over(limits.get(), client.out_held, client,
+                                         "push_soft_since", node.now_ms):
+            node.log.warning(obuf.closing_log(client))
+            client.obuf = bytearray()
+            client.out_held = 0
+            client.kill()
+
+    @staticmethod
+    def _flush(sock, client) -> None:
+        """Send what the socket takes of client.obuf, without waiting."""
+        buf = client.obuf
         try:
-            sent = sock.send(data)
+            sent = sock.send(buf)
         except (BlockingIOError, InterruptedError):
             sent = 0
-        if sent == n:
-            return
-        view = memoryview(data)[sent:]
-        while view:
+        if sent:
+            del buf[:sent]
+        client.out_held = len(buf)
+
+    async def _drain(self, sock, client) -> None:
+        """Wait until client.obuf is all sent (before a blocking wait, a hand-over or a
+        close: what was answered must reach the client first)."""
+        while client.obuf:
             await trio.lowlevel.wait_writable(sock)
-            try:
-                view = view[sock.send(view):]
-            except (BlockingIOError, InterruptedError):
-                pass
+            self._flush(sock, client)
+
+    @staticmethod
+    async def _wait_io(sock, client) -> None:
+        """Until the socket can be read or written (or pushes are queued: client.wake)."""
+        async with trio.open_nursery() as nursery:
+            scope = nursery.cancel_scope
+
+            async def one(wait):
+                await wait(sock)
+                scope.cancel()
+            client.wake = scope.cancel
+            nursery.start_soon(one, trio.lowlevel.wait_readable)
+            nursery.start_soon(one, trio.lowlevel.wait_writable)
+        client.wake = None
 
     async def _await(self, client, pending):
         """Run an Await's coroutine (started at once: see dispatch.Await), and the next

@@ -68,6 +68,23 @@ GETKEYS_CASES = [
     ["COMMAND", "GETKEYSANDFLAGS", "watch", "a", "b"],
     ["COMMAND", "GETKEYSANDFLAGS", "echo", "a"],
     ["COMMAND", "GETKEYSANDFLAGS", "nosuch"],
+    # the native key finders Redis prefers to variable or incomplete key specs
+    ["COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1"],
+    ["COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1", "GET"],
+    ["COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1", "ex", "get"],
+    ["COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "get", "u8", "0"],
+    ["COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "get", "u8", "0", "overflow", "wrap"],
+    ["COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "get", "u8"],
+    ["COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "incrby", "u8", "0", "1"],
+    ["COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "store", "k2"],
+    ["COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "limit", "0", "1", "store", "k2", "get",
+     "store", "store", "k3"],
+    ["COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "store"],
+    ["COMMAND", "GETKEYSANDFLAGS", "sort_ro", "k1", "by", "x"],
+    ["COMMAND", "GETKEYSANDFLAGS", "LMOVE", "k1", "k2", "left", "right"],
+    ["COMMAND", "GETKEYSANDFLAGS", "migrate", "h", "1", "", "0", "5", "keys", "a", "b"],
+    ["COMMAND", "GETKEYSANDFLAGS", "eval", "return 1", "1", "key"],
+    ["COMMAND", "GETKEYSANDFLAGS", "georadius", "k", "0", "0", "1", "km", "store", "d"],
 ]
 
 

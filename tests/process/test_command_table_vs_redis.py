@@ -154,3 +154,16 @@ def test_getkeys_agrees_with_redis_for_every_keyed_command(node):
     problems = [f"{' '.join(p[2:])}: ours={a!r} redis={b!r}"
                 for p, a, b in zip(probes, ours, real) if a != b]
     assert not problems, f"{len(problems)} COMMAND GETKEYS mismatches:\n" + "\n".join(problems)
+
+
+def test_getkeysandflags_agrees_with_redis_for_every_keyed_command(node):
+    """The flags too: key specs where they say it all, the native key finders (SET's GET,
+    BITFIELD's subcommands, SORT's STORE, MIGRATE's KEYS) where Redis uses them."""
+    probes = [["COMMAND", "GETKEYSANDFLAGS", *call[2:]] for _, call in getkeys_probes()]
+    with real_redis() as real_server:
+        real = raw_replies(real_server.port, probes)
+    ours = raw_replies(node.port, probes)
+    problems = [f"{' '.join(p[2:])}: ours={a!r} redis={b!r}"
+                for p, a, b in zip(probes, ours, real) if a != b]
+    assert not problems, (f"{len(problems)} COMMAND GETKEYSANDFLAGS mismatches:\n"
+                          + "\n".join(problems))

@@ -270,3 +270,177 @@ def test_rewrite_file_and_no_file(tmp_path):
     content = path.read_text()
     assert content.startswith("# keep me\n# ??? frobnicate 1\nmaxmemory 6mb\n")
     assert [p.name for p in tmp_path.iterdir()] == ["r.conf"]
+
+
+# The directives `DEBUG CONFIG-REWRITE-FORCE-ALL` of redis-server 7.0.15 writes into a file
+# that had none (`user` aside; the Debian build adds lua-enable-deprecated-api).
+REAL_FORCE_ALL = """
+    acl-pubsub-default aclfile acllog-max-len active-defrag-cycle-max
+    active-defrag-cycle-min active-defrag-ignore-bytes active-defrag-max-scan-fields
+    active-defrag-threshold-lower active-defrag-threshold-upper active-expire-effort
+    activedefrag activerehashing always-show-logo aof-disable-auto-gc
+    aof-load-truncated aof-rewrite-incremental-fsync aof-timestamp-enabled
+    aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly
+    auto-aof-rewrite-min-size auto-aof-rewrite-percentage busy-reply-threshold
+    client-output-buffer-limit client-query-buffer-limit
+    cluster-allow-pubsubshard-when-down cluster-allow-reads-when-down
+    cluster-allow-replica-migration cluster-announce-bus-port cluster-announce-port
+    cluster-announce-tls-port cluster-config-file cluster-enabled
+    cluster-link-sendbuf-limit cluster-migration-barrier cluster-node-timeout
+    cluster-port cluster-preferred-endpoint-type cluster-replica-no-failover
+    cluster-replica-validity-factor cluster-require-full-coverage crash-log-enabled
+    crash-memcheck-enabled daemonize databases dbfilename dir disable-thp dynamic-hz
+    enable-debug-command enable-module-command enable-protected-configs
+    hash-max-listpack-entries hash-max-listpack-value hll-sparse-max-bytes hz
+    ignore-warnings io-threads io-threads-do-reads jemalloc-bg-thread key-load-delay
+    latency-monitor-threshold latency-tracking latency-tracking-info-percentiles
+    lazyfree-lazy-eviction lazyfree-lazy-expire lazyfree-lazy-server-del
+    lazyfree-lazy-user-del lazyfree-lazy-user-flush lfu-decay-time lfu-log-factor
+    list-compress-depth list-max-listpack-size loading-process-events-interval-bytes
+    logfile loglevel maxclients maxmemory maxmemory-clients
+    maxmemory-eviction-tenacity maxmemory-policy maxmemory-samples
+    min-replicas-max-lag min-replicas-to-write no-appendfsync-on-rewrite
+    notify-keyspace-events oom-score-adj oom-score-adj-values port
+    proc-title-template propagation-error-behavior protected-mode proto-max-bulk-len
+    rdb-del-sync-files rdb-key-save-delay rdb-save-incremental-fsync rdbchecksum
+    rdbcompression repl-backlog-size repl-backlog-ttl repl-disable-tcp-nodelay
+    repl-diskless-load repl-diskless-sync repl-diskless-sync-delay
+    repl-diskless-sync-max-replicas repl-ping-replica-period repl-timeout
+    replica-announce-port replica-announced replica-ignore-disk-write-errors
+    replica-ignore-maxmemory replica-lazy-flush replica-priority replica-read-only
+    replica-serve-stale-data sanitize-dump-payload save set-max-intset-entries
+    set-proc-title shutdown-on-sigint shutdown-on-sigterm shutdown-timeout
+    slowlog-log-slower-than slowlog-max-len socket-mark-id
+    stop-writes-on-bgsave-error stream-node-max-bytes stream-node-max-entries
+    supervised syslog-enabled syslog-facility syslog-ident tcp-backlog tcp-keepalive
+    timeout tls-auth-clients tls-cluster tls-port tls-prefer-server-ciphers
+    tls-replication tls-session-cache-size tls-session-cache-timeout
+    tls-session-caching tracking-table-max-keys unixsocketperm use-exit-on-panic
+    watchdog-period zset-max-listpack-entries zset-max-listpack-value
+""".split()
+
+
+def test_rewrite_force_all_writes_every_directive_as_redis_does():
+    c = Config()
+    text = c.rewrite_text("", force_all=True)
+    names = [line.split()[0] for line in text.splitlines() if line and line[0] != "#"]
+    assert sorted(set(names)) == sorted(REAL_FORCE_ALL)
+    # unset ones stay out even so, as Redis leaves them: an empty pidfile, the default
+    # bind, no replicaof
+    assert not {"pidfile", "bind", "replicaof", "masterauth", "cluster-bus-secret"} & set(names)
+    assert "key-load-delay 0" in text.splitlines()       # hidden ones are written too
+    again = Config()
+    again.load_text(text)
+    assert again.get_many(["*"]) == c.get_many(["*"])
+    # without force_all, a file with no directives gets only what differs from a default
+    plain = c.rewrite_text("")
+    assert "hz 10" not in plain and "hz 10" in text
+
+
+def test_debug_config_rewrite_force_all(tmp_path):
+    from cluster.commands import registry  # noqa: F401
+    from cluster.execution.dispatch import execute
+    from cluster.node import Node
+    from cluster.resp.reply import OK, ReplyError
+    node = Node()
+    node.config.set("enable-debug-command", "yes", startup=True)
+    client = node.new_client()
+    err = execute(client, [b"DEBUG", b"CONFIG-REWRITE-FORCE-ALL"])
+    assert isinstance(err, ReplyError)
+    assert err.message == "ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address"
+    path = tmp_path / "redis.conf"
+    path.write_text("# mine\nport 7000\n")
+    node.config.file = str(path)
+    assert execute(client, [b"DEBUG", b"CONFIG-REWRITE-FORCE-ALL"]) is OK
+    lines = path.read_text().splitlines()
+    assert lines[:2] == ["# mine", "port 6379"]
+    assert "# Generated by CONFIG REWRITE" in lines and "hz 10" in lines
+    err = execute(client, [b"DEBUG", b"CONFIG-REWRITE-FORCE-ALL", b"x"])
+    assert err.message.startswith("ERR unknown subcommand or wrong number of arguments for "
+                                  "'CONFIG-REWRITE-FORCE-ALL'")
+
+
+def test_hidden_debugging_directives_answer_only_by_name():
+    c = Config()
+    for name, value in (("key-load-delay", "0"), ("rdb-key-save-delay", "0"),
+                        ("loading-process-events-interval-bytes", "2097152"),
+                        ("watchdog-period", "0"), ("use-exit-on-panic", "no")):
+        assert name not in c.get_many(["*"])
+        assert c.get_many([name]) == {name: value}
+    c.set_many([("key-load-delay", "-5"), ("rdb-key-save-delay", "100")])
+    assert c["key-load-delay"] == -5 and c["rdb-key-save-delay"] == 100
+    with pytest.raises(ConfigSetError) as err:
+        c.set_many([("loading-process-events-interval-bytes", "10")])
+    assert "must be between 1024 and 2147483647" in err.value.message
+
+
+def test_config_set_while_loading():
+    """DENY_LOADING_CONFIG: dir, appendonly, repl-diskless-load get -LOADING while the
+    dataset loads, before other errors in the arguments that follow."""
+    c = Config()
+    for name in ("dir", "appendonly", "repl-diskless-load"):
+        with pytest.raises(ConfigSetError) as err:
+            c.set_many([("maxmemory", "1mb"), (name, "x"), ("nosuch", "1")], True,
+                       loading=True)
+        assert err.value.message == "LOADING Redis is loading the dataset in memory"
+    assert c["maxmemory"] == 0
+    with pytest.raises(ConfigSetError) as err:        # an error before it goes first
+        c.set_many([("daemonize", "yes"), ("dir", "x")], loading=True)
+    assert "immutable" in err.value.message
+    c.set_many([("loglevel", "debug")], loading=True)
+    assert c["loglevel"] == "debug"
+
+
+def test_appliers_run_for_changed_values_and_roll_back_on_failure():
+    c = Config()
+    calls = []
+
+    def port(value):
+        calls.append(("port", value))
+        if value == 7001:
+            raise ConfigError("Unable to listen on this port")
+
+    c.appliers["port"] = port
+    c.appliers["maxmemory"] = lambda v: calls.append(("maxmemory", v))
+    c.set_many([("port", "6379"), ("maxmemory", "0")])      # unchanged: nothing to apply
+    assert calls == []
+    c.set_many([("port", "7000")])
+    assert calls == [("port", 7000)] and c["port"] == 7000
+    calls.clear()
+    with pytest.raises(ConfigSetError) as err:
+        c.set_many([("maxmemory", "10mb"), ("port", "7001"), ("hz", "20")])
+    assert err.value.message == ("ERR CONFIG SET failed (possibly related to argument "
+                                 "'port') - Unable to listen on this port")
+    assert (c["port"], c["maxmemory"], c["hz"]) == (7000, 0, 10)
+    assert calls == [("maxmemory", 10 * 1024 * 1024), ("port", 7001), ("maxmemory", 0)]
+
+
+def test_rename_command_lines():
+    from cluster.commands import registry  # noqa: F401
+    from cluster.execution.rename import rename_command
+    from cluster.execution.table import TABLE
+    seen = []
+    c = Config()
+    c.load_text("rename-command flushdb badger\n")        # no hook: accepted, kept
+    c.rename_command = lambda old, new: seen.append((old, new))
+    c.load_text('rename-command flushdb ""\n')
+    assert seen == [("flushdb", "")]
+    with pytest.raises(ConfigFileError) as err:
+        c.load_text("rename-command flushdb\n")
+    assert err.value.reason == "Bad directive or wrong number of arguments"
+    assert "rename-command flushdb badger" in c.rewrite_text(
+        "rename-command flushdb badger\n", force_all=True)
+    flushdb = TABLE["flushdb"]
+    try:
+        c.rename_command = rename_command
+        c.load_text("rename-command FLUSHDB badger\n")
+        assert "flushdb" not in TABLE and TABLE["badger"] is flushdb
+        with pytest.raises(ConfigFileError) as err:
+            c.load_text("rename-command nosuch x\n")
+        assert err.value.reason == "No such command in rename-command"
+        with pytest.raises(ConfigFileError) as err:
+            c.load_text("rename-command badger get\n")
+        assert err.value.reason == "Target command name already exists"
+    finally:
+        TABLE.pop("badger", None)
+        TABLE["flushdb"] = flushdb

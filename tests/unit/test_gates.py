@@ -26,7 +26,7 @@ def names(node) -> list[str]:
 
 def test_the_order_is_processcommands():
     assert [name for name, _ in Node(Config()).gates.order] == [
-        "auth", "acl", "routing", "min-replicas", "replica", "pubsub", "loading", "busy",
+        "auth", "acl", "routing", "client-evict", "oom", "min-replicas", "replica", "pubsub", "loading", "busy",
         "monitor", "pause", "multi", "migrate"]
 
 

@@ -176,7 +176,9 @@ def test_memory_section_is_consistent():
     node, _ = make("--maxmemory", "1gb")
     mem = info_dict(node, "memory")
     used = int(mem["used_memory"])
-    assert used > 1024 * 1024                      # a Python process: megabytes
+    assert used >= int(mem["used_memory_startup"]) > 0
+    assert used == int(mem["used_memory_overhead"]) + int(mem["used_memory_dataset"])
+    assert int(mem["used_memory_rss"]) > 1024 * 1024     # a Python process: megabytes
     assert int(mem["used_memory_peak"]) >= used
     assert mem["maxmemory"] == str(1024**3) and mem["maxmemory_human"] == "1.00G"
     assert mem["maxmemory_policy"] == "noeviction"

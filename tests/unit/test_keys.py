@@ -340,9 +340,10 @@ def test_object(h):
     h.node.set_time(T0 + 10_000)
     assert h("object", "idletime", "r") == 10
     assert h("object", "freq", "r")[1].startswith("ERR An LFU maxmemory policy is not selected")
-    h.node.config.values["maxmemory-policy"] = "allkeys-lfu"
-    assert h("object", "freq", "r") == 5
-    assert h("object", "idletime", "r")[1].startswith("ERR An LFU maxmemory policy is selected")
+    h("config", "set", "maxmemory-policy", "allkeys-lfu")
+    h("set", "f", "v")
+    assert h("object", "freq", "f") == 5
+    assert h("object", "idletime", "f")[1].startswith("ERR An LFU maxmemory policy is selected")
     assert h("object", "help")[0].startswith(b"OBJECT <subcommand>")
     assert h("object", "foo", "x") == ("error", "ERR unknown subcommand 'foo'. Try OBJECT HELP.")
 

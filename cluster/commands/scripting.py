@@ -99,7 +99,7 @@ def run_script(client, eng, sha: str, keys: list, args: list, readonly: bool,
         result = await trio.to_thread.run_sync(future.result)
         reply = _finish(client, eng, run, own_txn, result)
         if blocking.READY:
-            blocking.serve_ready()  # keys the script filled: its waiters, after the script
+            blocking.serve_ready(client.node)  # keys the script filled: its waiters, after the script
         return reply
     return Await(wait_script)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import socket as pysocket
+import time
 from collections import deque
 from fractions import Fraction
 
@@ -53,9 +54,11 @@ class Waiting(dict):
 class Blocked:
     """A parked client CLIENT UNBLOCK can find in WAITERS (a Waiter on keys, or WAIT's
     cluster.replication.wait_block.WaitBlock): subclasses have client, reply, done and
-    _event, and say how they park (`_park`)."""
+    _event, and say how they park (`_park`). `logged`: what the slow log gets when the
+    wait ends (dispatch sets it: Redis logs a blocked command once, as it unblocks, with
+    the time it waited)."""
 
-    __slots__ = ()
+    __slots__ = ("logged",)
 
     async def wait(self, timeout_ms: int | None):
         """The connection's side: park until finished or timed out (None: forever) while
@@ -88,6 +91,14 @@ class Blocked:
             return
         self.done = True
         self.reply = reply
+        logged, self.logged = self.logged, None
+        if logged is not None:                  # updateStatsOnUnblock: the slow log
+            node = self.client.node
+            argv, start_ns = logged
+            duration = (time.perf_counter_ns() - start_ns) // 1000
+            if duration >= node.slowlog_threshold >= 0:
+                node.slowlog.add(argv, duration, node.now_ms // 1000, self.client.addr,
+                                 self.client.name, node.config["slowlog-max-len"])
         if reply.__class__ is ReplyError:       # updateStatsOnUnblock: a failed call
             stats = self.client.node.stats
             stats.count_error(reply.message)
@@ -125,6 +136,7 @@ class Waiter(Blocked):
         self.reply = None
         self.done = False
         self._event = None
+        self.logged = None
 
     def register(self) -> None:
         db = self.db
@@ -203,10 +215,13 @@ def block(client, keys, kind, serve, timeout_ms: int | None, timeout_reply):
     return Block(timeout_ms, timeout_reply, waiter)
 
 
-def serve_ready() -> None:
+def serve_ready(node) -> None:
     """handleClientsBlockedOnKeys: serve clients waiting on keys created since the last
     call, first blocked first, until no key is left ready (a served BLMOVE may create
-    another waited-on key)."""
+    another waited-on key). Keys expire against the time now (updateCachedTime), not the
+    time the command started: a key given a short TTL in a long EXEC serves no one."""
+    if READY:
+        node.set_time()
     while READY:
         batch = READY[:]
         READY.clear()

@@ -25,7 +25,7 @@ from cluster.execution.tracking import TRACKING
 from cluster.execution.refusal import reject
 from cluster.execution.table import (UNKNOWN, UNKNOWN_SUBCOMMAND, Command, lookup,
                                      resolve)
-from cluster.resp.outcomes import Rewritten
+from cluster.resp.outcomes import Block, Rewritten
 from cluster.resp.reply import ReplyError
 
 _perf_ns = time.perf_counter_ns
@@ -60,7 +60,7 @@ def execute(client, argv: list[bytes]):
             return refused
     reply = call(client, cmd, argv)
     if blocking.READY and node.script_busy is None:
-        blocking.serve_ready()      # clients blocked on keys this command created (a busy
+        blocking.serve_ready(node)  # clients blocked on keys this command created (a busy
                                     # script's waiters are served when the script ends)
     if TRACKING:                    # invalidations waiting for this reply, CLIENT CACHING
         return tracking.after_command(client, cmd, reply)
@@ -135,7 +135,10 @@ def call(client, cmd: Command, argv: list[bytes]):
         client.woff = node.repl.master_repl_offset     # WAIT waits for this client's last write
     if client.asking and name != "asking" and not client.in_multi:
         client.asking = False
-    if duration >= node.slowlog_threshold >= 0 and "skip_slowlog" not in cmd.flags:
+    if reply.__class__ is Block:            # the slow log hears of it as it unblocks
+        if reply.ready is not None and "skip_slowlog" not in cmd.flags:
+            reply.ready.logged = (monitor.redacted(cmd, argv, reply), start)
+    elif duration >= node.slowlog_threshold >= 0 and "skip_slowlog" not in cmd.flags:
         node.slowlog.add(monitor.redacted(cmd, argv, reply), duration,  # AUTH's password..
                          ks.now_ms // 1000, client.addr, client.name,
                          node.config["slowlog-max-len"])

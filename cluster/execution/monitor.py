@@ -132,7 +132,21 @@ def _redact_migrate(argv: list[bytes], reply) -> set[int]:
     return out
 
 
-_REDACTORS = {"auth": _redact_auth, "hello": _redact_hello, "migrate": _redact_migrate}
+def _redact_acl_setuser(argv: list[bytes], reply) -> set[int]:
+    """ACL SETUSER: the user name and every rule (aclCommand redacts them all)."""
+    return set(range(2, len(argv)))
+
+
+_SENSITIVE_CONFIGS = frozenset((b"masterauth", b"masteruser", b"requirepass"))
+
+
+def _redact_config_set(argv: list[bytes], reply) -> set[int]:
+    """CONFIG SET: the value of a sensitive directive (SENSITIVE_CONFIG)."""
+    return {j + 1 for j in range(2, len(argv) - 1, 2) if argv[j].lower() in _SENSITIVE_CONFIGS}
+
+
+_REDACTORS = {"auth": _redact_auth, "hello": _redact_hello, "migrate": _redact_migrate,
+              "acl|setuser": _redact_acl_setuser, "config|set": _redact_config_set}
 
 
 def redacted(cmd, argv: list[bytes], reply=None) -> list[bytes]:

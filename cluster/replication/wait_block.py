@@ -24,6 +24,7 @@ class WaitBlock(Blocked):
         self.done = False
         self.reply = None
         self._event = trio.Event()
+        self.logged = None
         WAITERS.setdefault(client.node, {})[client.id] = self
 
     @property

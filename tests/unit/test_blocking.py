@@ -248,5 +248,5 @@ def test_a_busy_scripts_keys_wait_for_the_script_to_end(node):
     assert not blk.ready.done
     node.keyspace[0].data[b"x"].appendleft(b"z")        # the script's last LPUSH
     node.script_busy = None
-    blocking.serve_ready()                               # the script ended
+    blocking.serve_ready(node)                           # the script ended
     assert blk.ready.reply == [b"x", b"z"]

@@ -32,7 +32,6 @@ from cluster.keyspace.notify import EVICTED, notify_node
 STARTUP = 880_000            # what the server's own tables hold before any data
 SLOT_INDEX_EMPTY = 216       # an empty per-slot key set (cluster mode, 16384 of them)
 
-SLACK = 64 * 1024            # the quick test measures afresh this close to the limit
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
 _MULTI_ALLOWED = frozenset(("exec", "discard", "quit", "reset"))
 
@@ -103,18 +102,13 @@ def used_memory(node) -> int:
 def to_free(node) -> int:
     """getMaxmemoryState: bytes above maxmemory (0: within it, or no limit).
 
-    The quick test (every command) adds the data's running total to the rest as last
-    measured (each cron tick, each INFO): walking every client's buffers per command
-    would cost O(clients); near or over the limit everything is measured afresh."""
+    The data's running total plus the rest (clients' buffers, backlog, ...) as last
+    measured: each cron tick, each INFO, each CONFIG SET maxmemory. Walking every
+    client's buffers on every command would cost O(clients) per command."""
     limit = node.config["maxmemory"]
     if not limit:
         return 0
-    if node.keyspace.memory() + node.mem_beside_data + SLACK < limit:
-        return 0
-    usage = Usage(node)
-    if usage.used <= limit:
-        return 0
-    return max(0, usage.used - usage.not_counted - limit)
+    return max(0, node.keyspace.memory() + node.mem_beside_data - limit)
 
 
 def safe_to_evict(node) -> bool:

@@ -23,9 +23,12 @@ deletes, propagates and counts.
 """
 from __future__ import annotations
 
+from bisect import insort
+
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 LFU_INIT_VAL = 5
 EVPOOL_SIZE = 16
+_TTL_TOP = (1 << 64) - 1
 
 NOEVICTION = "noeviction"
 POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
@@ -97,14 +100,17 @@ class Evictor:
     def __init__(self, keyspace, rng):
         self.ks = keyspace
         self.rng = rng
-        # (score, db id, key), ascending: the best candidate last (EVPOOL_SIZE at most)
+        # (score, db id, key), ascending: the best candidate last (EVPOOL_SIZE at most),
+        # and the (db id, key) pairs in it
         self.pool: list[tuple[int, int, bytes]] = []
+        self._members: set[tuple[int, bytes]] = set()
         self.next_db = 0               # the random policies visit the databases in turn
         self._snapshots: dict[tuple[int, bool], _Snapshot] = {}
 
     def reset(self) -> None:
         """Forget the pool and the snapshots (the policy changed, a flush)."""
         self.pool = []
+        self._members = set()
         self._snapshots = {}
 
     def sample(self, db, volatile: bool, count: int) -> list[bytes]:
@@ -128,11 +134,11 @@ class Evictor:
 
     def _draw(self, snap: _Snapshot, source: dict, count: int) -> list[bytes]:
         keys = snap.keys
-        randbelow = self.rng.randrange
+        random = self.rng.random
         n = len(keys)
         picked = []
         for _ in range(count * 3):
-            key = keys[randbelow(n)]
+            key = keys[int(random() * n)]
             if key in source:
                 picked.append(key)
                 if len(picked) == count:
@@ -158,6 +164,7 @@ class Evictor:
                 return None
             while self.pool:
                 _score, db_id, key = self.pool.pop()
+                self._members.discard((db_id, key))
                 db = dbs[db_id]
                 if key in (db.expires if volatile else db.data):
                     return db, key
@@ -174,29 +181,32 @@ class Evictor:
 
     def _populate(self, db, volatile: bool, kind: str, samples: int) -> None:
         """evictionPoolPopulate: score `samples` sampled keys into the pool."""
+        keys = self.sample(db, volatile, samples)
+        if not keys:
+            return
         ks = self.ks
-        pool = self.pool
-        for key in self.sample(db, volatile, samples):
-            if kind == "lru":
-                score = idle_seconds(db, key) * 1000
-            elif kind == "lfu":
-                score = 255 - lfu_decayed(db.lru.get(key), ks.now_ms, ks.lfu_decay_time)
-            else:                               # ttl: the sooner it expires, the better
-                score = (1 << 64) - 1 - db.expires.get(key, 0)
+        if kind == "lru":
+            clock, lru = ks.lru_clock, db.lru
+            scored = [(max(0, clock - lru.get(k, clock)) * 1000, k) for k in keys]
+        elif kind == "lfu":
+            now, decay, lru = ks.now_ms, ks.lfu_decay_time, db.lru
+            scored = [(255 - lfu_decayed(lru.get(k), now, decay), k) for k in keys]
+        else:                                   # ttl: the sooner it expires, the better
+            expires = db.expires
+            scored = [(_TTL_TOP - expires.get(k, 0), k) for k in keys]
+        pool, members, db_id = self.pool, self._members, db.id
+        for score, key in scored:
             if len(pool) >= EVPOOL_SIZE and score < pool[0][0]:
                 continue                        # worse than every candidate of a full pool
-            entry = (score, db.id, key)
-            for i, existing in enumerate(pool):
-                if existing[1] == db.id and existing[2] == key:
-                    del pool[i]                 # already a candidate: rescored
-                    break
-            lo, hi = 0, len(pool)
-            while lo < hi:                      # insert in order (bisect on the score)
-                mid = (lo + hi) // 2
-                if pool[mid][0] < score:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            pool.insert(lo, entry)
+            tag = (db_id, key)
+            if tag in members:                  # already a candidate: rescored
+                for i, entry in enumerate(pool):
+                    if entry[1] == db_id and entry[2] == key:
+                        del pool[i]
+                        break
+            else:
+                members.add(tag)
+            insort(pool, (score, db_id, key))
             if len(pool) > EVPOOL_SIZE:
-                del pool[0]
+                _score, gone_db, gone_key = pool.pop(0)
+                members.discard((gone_db, gone_key))

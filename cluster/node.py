@@ -91,7 +91,13 @@ class Node:
         # current command found memory short (scripts' first write is refused then).
         self.evictor = None
         self.evicting = False
-        self.mem_beside_data = 0             # used_memory less the data, as last measured
+        # What cluster.execution.eviction.to_free adds to the data's running total: the
+        # rest of used_memory as last measured, its part that moves (clients' waiting
+        # output, requests being read), and the clients_version it was measured at.
+        self.mem_beside_data = 0
+        self.mem_moving = 0
+        self.mem_clients_version = -1
+        self.clients_version = 0             # bumped as clients connect and go
         self.pre_command_oom = False
         self.propagator = Propagator()       # the one propagation point (replicas, AOF)
         self.gates = make_gates()            # processCommand's checks, in order (dispatch)
@@ -237,6 +243,7 @@ class Node:
     def new_client(self, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
         client = Client(self, self.take_client_id(), addr, laddr, fd)
         self.clients[client.id] = client
+        self.clients_version += 1
         self.stats.connections_received += 1
         return client
 
@@ -249,6 +256,7 @@ class Node:
         if client.replica_link is not None and self.repl.primary is not None:
             self.repl.primary.drop(client.replica_link)    # frees a pending snapshot too
         self.clients.pop(client.id, None)
+        self.clients_version += 1
 
     def db(self, index: int) -> Database:
         return self.keyspace[index]

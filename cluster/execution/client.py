@@ -122,3 +122,4 @@ class Client:
             # pushed value goes to a client that is no longer there.
             if not self.blocked:
                 self.node.clients.pop(self.id, None)
+                self.node.clients_version += 1

@@ -139,10 +139,11 @@ def _pubsub_overhead(client) -> int:
             + shard * DICT_ENTRY + _dict_slots(shard) * PTR)
 
 
-def _sizes(client, argv, now: int) -> tuple:
+def _sizes(client, argv, now: int, queued: bool = True) -> tuple:
     """The buffer fields of a CLIENT LIST line: (qbuf, qalloc, argv_mem, multi_mem, rbs,
     rbp, obl, oll, omem, tot_mem). `argv`: the running command's arguments; a request
-    still arriving has its arguments read so far in argv-mem too."""
+    still arriving has its arguments read so far in argv-mem too. `queued`: count the
+    pushes queued for the connection that it has not tried to send yet."""
     idle_ms = max(0, now - client.last_interaction_ms)
     parser = client.parser
     qbuf = parser.pending_bytes() if parser is not None else 0
@@ -161,7 +162,7 @@ def _sizes(client, argv, now: int) -> tuple:
         obl, omem = 0, link.pending_bytes
         oll = -(-omem // REPLY_CHUNK)
     else:
-        pending = client.push_bytes + client.out_held
+        pending = client.out_held + (client.push_bytes if queued else 0)
         obl = min(pending, rbs)
         rest = pending - obl
         oll = -(-rest // REPLY_CHUNK)
@@ -172,13 +173,16 @@ def _sizes(client, argv, now: int) -> tuple:
 
 
 def total_memory(client) -> int:
-    """tot-mem: what the client costs (used_memory's clients part, client eviction)."""
-    return _sizes(client, (), client.node.now_ms)[-1]
+    """What the client costs to used_memory and client eviction: tot-mem, without the
+    pushes queued but not yet offered to its socket. Redis writes those before it reads
+    the next command (beforeSleep); counted, ten tracking clients' invalidations would
+    make an eviction round evict again at the next command (a feedback loop)."""
+    return _sizes(client, (), client.node.now_ms, False)[-1]
 
 
 def request_memory(client, argv) -> int:
-    """tot-mem while the request `argv` is about to run."""
-    return _sizes(client, argv, client.node.now_ms)[-1]
+    """total_memory while the request `argv` is about to run."""
+    return _sizes(client, argv, client.node.now_ms, False)[-1]
 
 
 def client_info_line(client, current: str | None = None, argv=None) -> str:

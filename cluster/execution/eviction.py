@@ -88,6 +88,8 @@ class Usage:
         self.not_counted = self.clients_replicas + self.aof
         # what is neither the data nor counted out, for the gate's quick test
         node.mem_beside_data = self.used - keys - self.not_counted
+        node.mem_moving = moving_memory(node)
+        node.mem_clients_version = node.clients_version
 
     @property
     def overhead(self) -> int:
@@ -103,12 +105,34 @@ def to_free(node) -> int:
     """getMaxmemoryState: bytes above maxmemory (0: within it, or no limit).
 
     The data's running total plus the rest (clients' buffers, backlog, ...) as last
-    measured: each cron tick, each INFO, each CONFIG SET maxmemory. Walking every
-    client's buffers on every command would cost O(clients) per command."""
+    measured (each cron tick, each INFO, each CONFIG SET maxmemory). When that says
+    "over", the clients' buffers are looked at again: all of each client when clients
+    came or went since, else only what moves (output waiting, the request being read).
+    Measuring every client in full on every command would cost O(clients) each."""
     limit = node.config["maxmemory"]
     if not limit:
         return 0
-    return max(0, node.keyspace.memory() + node.mem_beside_data - limit)
+    over = node.keyspace.memory() + node.mem_beside_data - limit
+    if over > 0:
+        if node.clients_version != node.mem_clients_version:
+            Usage(node)
+        else:
+            moving = moving_memory(node)
+            node.mem_beside_data += moving - node.mem_moving
+            node.mem_moving = moving
+        over = node.keyspace.memory() + node.mem_beside_data - limit
+    return max(0, over)
+
+
+def moving_memory(node) -> int:
+    """The part of normal clients' memory that changes between measures (the output
+    their sockets did not take, the requests being read)."""
+    total = 0
+    for client in node.clients.values():
+        if client.replica_link is None:
+            parser = client.parser
+            total += client.out_held + (parser.held_bytes() if parser is not None else 0)
+    return total
 
 
 def safe_to_evict(node) -> bool:

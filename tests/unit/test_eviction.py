@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from cluster.config.live import Config
 from cluster.execution.dispatch import execute
+from cluster.execution import eviction
 from cluster.execution.eviction import Usage, time_limit_us
 from cluster.keyspace import evict, memory
 from cluster.keyspace.databases import Keyspace
@@ -210,10 +211,17 @@ def test_lists_and_other_values_are_priced():
     assert memory.string_cost(b"k", b"v" * 100) == memory.key_cost(b"k", b"v" * 100)
 
 
-def test_invalidations_wait_until_the_eviction_round_ends():
+def test_invalidations_wait_until_the_eviction_round_ends(monkeypatch):
     """Each evicted key sends an invalidation to ten tracking clients: were they queued
     during the round, their output would outgrow what the round frees, and it would
     empty the database (Redis's 'no eviction feedback loop' rule)."""
+    queued_during = []
+    real_evict_key = eviction.evict_key
+
+    def evict_key(node, db, key):
+        queued_during.append(sum(len(t.pushes) for t in trackers))
+        return real_evict_key(node, db, key)
+    monkeypatch.setattr(eviction, "evict_key", evict_key)
     node, writer = make_node(maxmemory_policy="allkeys-lru",
                              maxmemory_eviction_tenacity=100)     # one round, untimed
     trackers = [node.new_client() for _ in range(10)]
@@ -231,4 +239,5 @@ def test_invalidations_wait_until_the_eviction_round_ends():
     run(writer, "PING")                       # the round runs before PING
     assert 200 <= len(node.keyspace[0].data) <= 290
     assert 10 <= node.stats.evicted_keys <= 100
+    assert queued_during and not any(queued_during)   # none while the round ran
     assert all(t.pushes for t in trackers)    # then the invalidations went out

@@ -23,6 +23,7 @@ from cluster.commands import (  # noqa: F401
     monitor,
     lolwut,
     latency,
+    modules,
     acl,
     strings,
     lcs,

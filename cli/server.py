@@ -81,6 +81,20 @@ def banner(mode: str, port: int) -> str:
     return "\n".join([rule] + [f"| {line.ljust(width - 1)}|" for line in lines] + [rule]) + "\n\n"
 
 
+def _run(node: Node) -> None:
+    """trio.run(run_node, node); with PYREDIS_PROFILE=<file> set (scripts/bench --profile),
+    under cProfile, its stats dumped to <file> when the node exits (SHUTDOWN, SIGTERM)."""
+    path = os.environ.get("PYREDIS_PROFILE")
+    if not path:
+        return trio.run(run_node, node)
+    import cProfile
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(trio.run, run_node, node)
+    finally:
+        profiler.dump_stats(path)
+
+
 def run_server(args: list[str]) -> int:
     try:
         config = load_config(list(args))
@@ -129,7 +143,7 @@ def run_server(args: list[str]) -> int:
             log.warning(f"Failed to write PID file: {err.strerror}")
             pidfile = ""
     try:
-        trio.run(run_node, node)
+        _run(node)
     except OSError as err:
         log.warning(str(err))
         # the line Redis's test harness looks for to retry on another port

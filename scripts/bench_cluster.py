@@ -1,17 +1,20 @@
 """`scripts/bench --cluster`: redis-benchmark --cluster against a 3-primary cluster of ours
-and a real Redis cluster of the same shape, in one run, with ratios.
+and a real Redis cluster of the same shape, in one run, with ratios and server CPU per request.
 
     PYTHONPATH=. python scripts/bench_cluster.py -n 100000 -N 500000
 
 The two clusters never run at the same time: start one (tests.cluster_support.cluster_of,
 its own temp directory), bench it at -P 1 and -P 16, stop it, then the other. No server is
-pinned (three server processes and the client share the machine's cores). Every node is
+pinned (three server processes and the client share the machine's cores). SET and GET are
+separate redis-benchmark runs, so that the CPU time (utime+stime from /proc/<pid>/stat) of
+the three nodes together, read before and after each run, divides by its requests. Every node is
 stopped in every outcome (error, Ctrl-C, SIGTERM) and checked to have exited.
 A benchmark, not a test: the numbers depend on the machine's load.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -21,8 +24,8 @@ import redis
 
 from tests.cluster_support import admin, cluster_of
 
-TESTS = "set,get"
-ROWS = ("SET", "GET")
+ROWS = ("SET", "GET")          # one redis-benchmark run each (-t set, -t get)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 PIPELINES = (1, 16)
 CLIENTS = 50
 PRIMARIES = 3
@@ -46,12 +49,22 @@ def parse_csv(text: str) -> dict[str, str]:
     return out
 
 
-def run_benchmark(label: str, port: int, n: int, pipeline: int) -> dict[str, str]:
-    args = ["redis-benchmark", "--cluster", "-p", str(port), "-t", TESTS, "-c", str(CLIENTS),
+def cpu_ticks(pids: list[int]) -> int:
+    """utime+stime of these processes (all their threads), in clock ticks."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(") ", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def run_benchmark(label: str, port: int, n: int, pipeline: int, test: str) -> dict[str, str]:
+    args = ["redis-benchmark", "--cluster", "-p", str(port), "-t", test, "-c", str(CLIENTS),
             "-n", str(n), "-q", "--csv"]
     if pipeline != 1:
         args += ["-P", str(pipeline)]
-    log(f">>> {label} P{pipeline}: {' '.join(args)}")
+    log(f">>> {label} P{pipeline} {test}: {' '.join(args)}")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = proc.communicate(timeout=120 + n / 500)
@@ -92,9 +105,17 @@ def bench_one(real: bool, n: int, np_: int) -> tuple[dict, bool]:
                     routed = routing_active(nodes)
                     seen = "MOVED (routing active)" if routed else "served locally (no routing)"
                     log(f">>> {label}: GET {PROBE_KEY} on a node not owning slot 12182 -> {seen}")
+                pids = [node.proc.pid for node in nodes]
                 for pipeline in PIPELINES:
-                    results[pipeline] = run_benchmark(label, nodes[0].port,
-                                                      n if pipeline == 1 else np_, pipeline)
+                    requests = n if pipeline == 1 else np_
+                    rows = results.setdefault(pipeline, {})
+                    for test in ROWS:
+                        t0 = cpu_ticks(pids)
+                        rows.update(run_benchmark(label, nodes[0].port, requests, pipeline,
+                                                  test.lower()))
+                        ticks = cpu_ticks(pids) - t0
+                        us = ticks * 1e6 / CLK_TCK / requests
+                        rows["cpu " + test] = f"{us:.2f}" if us < 10 else f"{us:.1f}"
         except Exception:
             if not real:
                 for node in nodes:
@@ -119,15 +140,20 @@ def ratio(ours: str | None, theirs: str | None) -> str:
 
 
 def table(redis_res: dict, ours_res: dict, n: int, np_: int, routed: bool) -> str:
-    lines = [f"{'test':<16} {'pipe':<5} {'redis req/s':>14} {'ours req/s':>14} {'ratio':>8}"]
+    lines = [f"{'cluster test':<16} {'pipe':<5} {'redis req/s':>14} {'ours req/s':>14} "
+             f"{'ratio':>8} {'redis us/req':>13} {'ours us/req':>12}"]
     for pipeline in PIPELINES:
         for test in ROWS:
             r = redis_res.get(pipeline, {}).get(test)
             o = ours_res.get(pipeline, {}).get(test)
+            rc = redis_res.get(pipeline, {}).get("cpu " + test)
+            oc = ours_res.get(pipeline, {}).get("cpu " + test)
             lines.append(f"{test:<16} {'P' + str(pipeline):<5} {r or '-':>14} {o or '-':>14} "
-                         f"{ratio(o, r):>8}")
+                         f"{ratio(o, r):>8} {rc or '-':>13} {oc or '-':>12}")
     lines.append(f"(N={n} without pipelining, N={np_} with -P 16; ratio = ours / redis; "
-                 f"redis-benchmark --cluster -c {CLIENTS})")
+                 f"redis-benchmark --cluster -c {CLIENTS}; us/req = CPU (utime+stime) of the "
+                 f"three nodes together per request, 1 tick = {1e6 / CLK_TCK / n:.2f} us/req at "
+                 f"N={n})")
     lines.append(f"(each cluster is {PRIMARIES} primaries; six server processes in all share "
                  "the machine unpinned with redis-benchmark, the two clusters one after the "
                  "other, never at the same time)")
@@ -149,7 +175,9 @@ def shortest_run(redis_res: dict, ours_res: dict, requests: dict) -> float | Non
     times = []
     for res in (redis_res, ours_res):
         for pipeline, rows in res.items():
-            for rps in rows.values():
+            for test, rps in rows.items():
+                if test.startswith("cpu "):
+                    continue
                 try:
                     times.append(requests[pipeline] / float(rps))
                 except (ValueError, ZeroDivisionError):

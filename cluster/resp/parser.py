@@ -24,9 +24,9 @@ UNAUTH_MAX_BULK = 16384
 
 _SPACE = b" \t\n\r\v\f"            # isspace(): blanks skipped between arguments
 _TOKEN_END = b" \t\n\r"              # what ends an unquoted argument
-# Type bytes hiredis accepts that Redis does not take in a request: simple strings,
-# verbatim strings and big numbers parse as bytes, a set or attribute as a list.
-_NOT_PLAIN = re.compile(rb"[+=(~|>]")
+# Type bytes hiredis accepts that Redis does not take in a request ("+=(~|>": simple
+# strings, verbatim strings and big numbers parse as bytes, a set or attribute as a
+# list) are looked for in RequestParser.feed.
 # hiredis allocates a list of the announced size up front (and frees it slowly): a huge
 # count, even a bogus one, must not reach it. Such chunks take the slow path.
 _BIG_COUNT = re.compile(rb"\*[1-9]\d{5}")
@@ -231,9 +231,10 @@ class RequestParser:
         # hiredis is laxer than Redis: keep only the requests Redis would take as they
         # are, and reparse the rest by hand. An argument over proto-max-bulk-len can
         # only come in a chunk longer than that.
-        if (_NOT_PLAIN.search(data) is not None if len(data) < 200 else   # memchr
-                b"+" in data or b"=" in data or b"(" in data or b"~" in data     # beats re
-                or b"|" in data or b">" in data):                              # on size
+        # Any byte of "+=(~|>": one memchr per byte value (an int `in` bytes), ten times
+        # cheaper than a one-byte bytes `in` and than a character-class regex.
+        if (43 in data or 61 in data or 40 in data or 126 in data or 124 in data
+                or 62 in data):
             plain = _plain_prefix(data, out)
             if plain < len(out):
                 del out[plain:]

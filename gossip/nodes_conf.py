@@ -45,18 +45,8 @@ _AUX_KEYS = ("shard-id", "nodename", "tcp-port", "tls-port")
 # -- formatting -----------------------------------------------------------------------
 
 def _slot_ranges(bitmap: SlotBitmap) -> list[str]:
-    out: list[str] = []
-    start = prev = None
-    for slot in bitmap:
-        if start is not None and slot == prev + 1:
-            prev = slot
-            continue
-        if start is not None:
-            out.append(f"{start}-{prev}" if start != prev else str(start))
-        start = prev = slot
-    if start is not None:
-        out.append(f"{start}-{prev}" if start != prev else str(start))
-    return out
+    """`a-b` / `a` per run of the bitmap (its cached runs: no walk of unchanged slots)."""
+    return [f"{start}-{end}" if start != end else str(start) for start, end in bitmap.runs()]
 
 
 def _address(record: NodeRecord, for_config: bool) -> str:

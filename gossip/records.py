@@ -49,15 +49,20 @@ def parse_flags(text: str) -> Flag:
 
 
 class SlotBitmap:
-    """16384 bits; `bytes()` gives the 2048-byte wire form."""
+    """16384 bits; `bytes()` gives the 2048-byte wire form.
 
-    __slots__ = ("bits", "count")
+    `runs()` (the maximal ranges of set bits) is cached until the next add/discard/clear,
+    so CLUSTER NODES / SLOTS and nodes.conf do not walk the bits of an unchanged owner.
+    Change the bits only through these methods (`bits` is read-only outside)."""
+
+    __slots__ = ("bits", "count", "_runs")
 
     def __init__(self, raw: bytes | None = None):
         self.bits = bytearray(raw) if raw is not None else bytearray(SLOT_BYTES)
         if len(self.bits) != SLOT_BYTES:
             raise ValueError("slot bitmap must be 2048 bytes")
         self.count = sum(bin(b).count("1") for b in self.bits) if raw is not None else 0
+        self._runs: tuple[tuple[int, int], ...] | None = None
 
     def __contains__(self, slot: int) -> bool:
         return bool(self.bits[slot >> 3] & (1 << (slot & 7)))
@@ -68,6 +73,7 @@ class SlotBitmap:
             return False
         self.bits[byte] |= bit
         self.count += 1
+        self._runs = None
         return True
 
     def discard(self, slot: int) -> bool:
@@ -76,11 +82,45 @@ class SlotBitmap:
             return False
         self.bits[byte] &= ~bit & 0xFF
         self.count -= 1
+        self._runs = None
         return True
 
     def clear(self) -> None:
         self.bits = bytearray(SLOT_BYTES)
         self.count = 0
+        self._runs = None
+
+    def runs(self) -> tuple[tuple[int, int], ...]:
+        """The set slots as maximal (first, last) ranges in slot order (cached)."""
+        runs = self._runs
+        if runs is None:
+            runs = self._runs = self._compute_runs()
+        return runs
+
+    def _compute_runs(self) -> tuple[tuple[int, int], ...]:
+        out: list[tuple[int, int]] = []
+        start = -1                      # first slot of the open run, -1 if none
+        for byte_index, byte in enumerate(self.bits):
+            base = byte_index << 3
+            if byte == 0xFF:
+                if start < 0:
+                    start = base
+                continue
+            if byte == 0:
+                if start >= 0:
+                    out.append((start, base - 1))
+                    start = -1
+                continue
+            for bit in range(8):
+                if byte & (1 << bit):
+                    if start < 0:
+                        start = base + bit
+                elif start >= 0:
+                    out.append((start, base + bit - 1))
+                    start = -1
+        if start >= 0:
+            out.append((start, CLUSTER_SLOTS - 1))
+        return tuple(out)
 
     def __iter__(self):
         bits = self.bits

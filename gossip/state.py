@@ -27,7 +27,12 @@ CONTRACT (what other modules rely on; keep these names):
     .config: ClusterConfig      .rng
     .myself: NodeRecord         .nodes: dict[str, NodeRecord]  (myself included)
     .current_epoch: int         .last_vote_epoch: int
-    .slot_owner: list[str | None] (16384 entries)
+    .slot_owner: list[str | None] (16384 entries; read-only outside: every change goes
+        through set_slot_owner, reached from add_slot / del_slot)
+    .slots_by_owner: dict[str, int]  owner id -> how many slots slot_owner gives it
+        (owners with none are absent); CLUSTER INFO sums it instead of walking slots
+    slot_runs() -> [(first, last, owner id)]  maximal runs of one owner in slot order,
+        cached until ownership changes (CLUSTER SLOTS / SHARDS)
     .migrating: dict[int, str]  .importing: dict[int, str]      (slot -> node id)
     .state_ok: bool             .size: int (primaries owning >= 1 slot)
     .stats_sent / .stats_received: collections.Counter keyed by MsgType
@@ -95,6 +100,10 @@ class ClusterState:
         self.current_epoch = 0
         self.last_vote_epoch = 0
         self.slot_owner: list[str | None] = [None] * CLUSTER_SLOTS
+        # slot_owner's bookkeeping, kept by set_slot_owner: per-owner counts, and the
+        # merged runs (None: to rebuild from the owners' cached bitmap runs).
+        self.slots_by_owner: dict[str, int] = {}
+        self._slot_runs: list[tuple[int, int, str]] | None = None
         self.migrating: dict[int, str] = {}
         self.importing: dict[int, str] = {}
         self.state_ok = False
@@ -378,6 +387,7 @@ class ClusterState:
     # -- the node table and links -----------------------------------------------------
     def add_node(self, node: NodeRecord) -> None:
         self.nodes[node.id] = node
+        self._slot_runs = None          # (slot_runs leaves out owners not in the table)
 
     def del_node(self, node: NodeRecord) -> None:
         """clusterDelNode: its slots unassigned, its reports and links dropped."""
@@ -394,12 +404,14 @@ class ClusterState:
         for link in [k for k, n in self.inbound.items() if n is node]:
             del self.inbound[link]
         self.nodes.pop(node.id, None)
+        self._slot_runs = None
 
     def rename_node(self, node: NodeRecord, new_id: str) -> None:
         self.log("debug", f"Renaming node {node.id} into {new_id}")
         del self.nodes[node.id]
         node.id = new_id
         self.nodes[new_id] = node
+        self._slot_runs = None
 
     def connect(self, node: NodeRecord) -> None:
         """Open an outbound link. A connect attempt counts as a ping sent (as a failed
@@ -446,7 +458,7 @@ class ClusterState:
             return False
         if node.slots.add(slot) and len(node.slots) == 1 and self._primaries_have_replicas():
             node.flags |= Flag.MIGRATE_TO
-        self.slot_owner[slot] = node.id
+        self.set_slot_owner(slot, node.id)
         return True
 
     def del_slot(self, slot: int) -> bool:
@@ -454,9 +466,43 @@ class ClusterState:
         if owner_id is None:
             return False
         self.nodes[owner_id].slots.discard(slot)
-        self.slot_owner[slot] = None
+        self.set_slot_owner(slot, None)
         self.owner_not_claiming.discard(slot)
         return True
+
+    def set_slot_owner(self, slot: int, owner_id: str | None) -> None:
+        """The one writer of slot_owner: keeps slots_by_owner and the run cache in step.
+        (add_slot / del_slot keep the owners' bitmaps; this keeps the table.)"""
+        old = self.slot_owner[slot]
+        if old == owner_id:
+            return
+        counts = self.slots_by_owner
+        if old is not None:
+            left = counts.get(old, 0) - 1
+            if left > 0:
+                counts[old] = left
+            else:
+                counts.pop(old, None)
+        if owner_id is not None:
+            counts[owner_id] = counts.get(owner_id, 0) + 1
+        self.slot_owner[slot] = owner_id
+        self._slot_runs = None
+
+    def slot_runs(self) -> list[tuple[int, int, str]]:
+        """Maximal runs of consecutive slots with one owner, (first, last, owner id), in
+        slot order. Rebuilt after a change by merging the owners' bitmap runs (each cached
+        by its bitmap, so only owners whose slots changed are walked again); owners
+        unknown to the node table are left out. Do not modify the returned list."""
+        runs = self._slot_runs
+        if runs is None:
+            runs = []
+            for owner_id in self.slots_by_owner:
+                node = self.nodes.get(owner_id)
+                if node is not None:
+                    runs.extend((first, last, owner_id) for first, last in node.slots.runs())
+            runs.sort()
+            self._slot_runs = runs
+        return runs
 
     def _primaries_have_replicas(self) -> bool:
         return any(n.is_replica and n.primary_id in self.nodes for n in self.nodes.values())

@@ -2,6 +2,8 @@
 
 Pure functions of a `gossip.state.ClusterState` (and, for LINKS, the transport's link
 table). Shapes and orders are Redis 7.0.15's (shared/reference/redis-cluster-facts.md 1.7-1.9).
+None walks the 16384 slots: INFO reads the state's per-owner counts (`slots_by_owner`),
+SLOTS and SHARDS its cached runs (`slot_runs()`), so monitoring polls stay cheap.
 """
 from __future__ import annotations
 
@@ -25,21 +27,16 @@ def my_epoch(state) -> int:
 def info_text(state, links_buffer_limit_exceeded: int = 0) -> bytes:
     assigned = ok = pfail = fail = 0
     nodes = state.nodes
-    flags_of: dict[str, Flag] = {}
-    for owner in state.slot_owner:
-        if owner is None:
-            continue
-        assigned += 1
-        flags = flags_of.get(owner)
-        if flags is None:
-            rec = nodes.get(owner)
-            flags = flags_of[owner] = rec.flags if rec is not None else Flag(0)
+    for owner, count in state.slots_by_owner.items():
+        assigned += count
+        rec = nodes.get(owner)
+        flags = rec.flags if rec is not None else 0
         if flags & Flag.FAIL:
-            fail += 1
+            fail += count
         elif flags & Flag.PFAIL:
-            pfail += 1
+            pfail += count
         else:
-            ok += 1
+            ok += count
     lines = [
         f"cluster_state:{'ok' if state.state_ok else 'fail'}",
         f"cluster_slots_assigned:{assigned}",
@@ -64,7 +61,9 @@ def info_text(state, links_buffer_limit_exceeded: int = 0) -> bytes:
 
 
 def slot_runs(slot_owner) -> list[tuple[int, int, str]]:
-    """Maximal runs of consecutive slots with one owner: (start, end, owner id)."""
+    """Maximal runs of consecutive slots with one owner: (start, end, owner id), by a walk
+    of the whole table (the replies use the state's cached `slot_runs()`; this is the
+    reference the tests compare it with)."""
     runs = []
     start = None
     current = None
@@ -104,7 +103,7 @@ def replica_available(node: NodeRecord, my_offset: int) -> bool:
 
 def slots_reply(state, endpoint_type: str = "ip", my_offset: int = 0) -> list:
     out = []
-    for start, end, owner in slot_runs(state.slot_owner):
+    for start, end, owner in state.slot_runs():
         primary = state.nodes.get(owner)
         if primary is None:
             continue
@@ -141,7 +140,7 @@ def _shard_node(node: NodeRecord, endpoint_type: str, my_offset: int) -> dict:
 def shards_reply(state, endpoint_type: str = "ip", my_offset: int = 0) -> list:
     """One shard per node that is not a replica (as Redis 7.0 iterates its node table)."""
     runs: dict[str, list[int]] = {}
-    for start, end, owner in slot_runs(state.slot_owner):
+    for start, end, owner in state.slot_runs():
         runs.setdefault(owner, []).extend((start, end))
     out = []
     for node in list(state.nodes.values()):

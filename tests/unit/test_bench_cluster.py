@@ -34,15 +34,17 @@ def test_ratio():
 
 
 def test_table_rows_ratios_and_notes():
-    redis_res = {1: {"SET": "100000.00", "GET": "200000.00"},
+    redis_res = {1: {"SET": "100000.00", "GET": "200000.00", "cpu SET": "5.5"},
                  16: {"SET": "500000.00", "GET": "400000.00"}}
-    ours_res = {1: {"SET": "50000.00", "GET": "100000.00"}, 16: {"SET": "250000.00"}}
+    ours_res = {1: {"SET": "50000.00", "GET": "100000.00", "cpu SET": "46.0"},
+                16: {"SET": "250000.00"}}
     lines = bench.table(redis_res, ours_res, 100000, 500000, routed=True).splitlines()
-    assert lines[0].split() == ["test", "pipe", "redis", "req/s", "ours", "req/s", "ratio"]
-    assert lines[1].split() == ["SET", "P1", "100000.00", "50000.00", "0.500"]
-    assert lines[2].split() == ["GET", "P1", "200000.00", "100000.00", "0.500"]
-    assert lines[3].split() == ["SET", "P16", "500000.00", "250000.00", "0.500"]
-    assert lines[4].split() == ["GET", "P16", "400000.00", "-", "-"]
+    assert lines[0].split() == ["cluster", "test", "pipe", "redis", "req/s", "ours", "req/s",
+                                "ratio", "redis", "us/req", "ours", "us/req"]
+    assert lines[1].split() == ["SET", "P1", "100000.00", "50000.00", "0.500", "5.5", "46.0"]
+    assert lines[2].split() == ["GET", "P1", "200000.00", "100000.00", "0.500", "-", "-"]
+    assert lines[3].split() == ["SET", "P16", "500000.00", "250000.00", "0.500", "-", "-"]
+    assert lines[4].split() == ["GET", "P16", "400000.00", "-", "-", "-", "-"]
     text = "\n".join(lines)
     assert "N=100000 without pipelining, N=500000 with -P 16" in text
     assert "six server processes" in text

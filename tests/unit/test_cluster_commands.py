@@ -208,7 +208,8 @@ def test_slot_runs():
     assert views.slot_runs([None] * 16384) == []
     counter = collections.Counter()
     assert "cluster_stats_messages_sent:0" in views.info_text(
-        type("S", (), {"slot_owner": [None] * 16384, "nodes": {}, "state_ok": False,
+        type("S", (), {"slot_owner": [None] * 16384, "slots_by_owner": {}, "nodes": {},
+                       "state_ok": False,
                        "size": 0, "current_epoch": 0, "stats_sent": counter,
                        "stats_received": counter,
                        "myself": NodeRecord(id="a" * 40, flags=Flag.MYSELF)})()).decode()

@@ -7,6 +7,7 @@ printed to stderr in Redis's words (exit status 1). SIGTERM/SIGINT stop the node
 """
 from __future__ import annotations
 
+import cProfile
 import os
 import sys
 
@@ -87,7 +88,6 @@ def _run(node: Node) -> None:
     path = os.environ.get("PYREDIS_PROFILE")
     if not path:
         return trio.run(run_node, node)
-    import cProfile
     profiler = cProfile.Profile()
     try:
         profiler.runcall(trio.run, run_node, node)

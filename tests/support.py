@@ -217,6 +217,20 @@ def real_redis(*args: str):
     return running(RealRedis(list(args)))
 
 
+@contextlib.contextmanager
+def one_node_clusters(directory: Path):
+    """(our node, a real redis-server), each a cluster-enabled node owning every slot
+    (cluster_state:ok): cluster-mode replies compared side by side."""
+    with node_process(directory / "c", "--cluster-enabled", "yes") as ours, \
+            real_redis("--cluster-enabled", "yes", "--dir", str(directory),
+                       "--cluster-config-file", str(directory / "real-nodes.conf")) as real:
+        for server in (ours, real):
+            raw_replies(server.port, [["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]])
+            wait_until(lambda: b"cluster_state:ok" in raw_replies(
+                server.port, [["CLUSTER", "INFO"]])[0])
+        yield ours, real
+
+
 def redis_cli(port: int, *args: str, stdin: str | None = None, timeout: float = 20) -> str:
     res = subprocess.run(["redis-cli", "-p", str(port), *args], input=stdin,
                          capture_output=True, text=True, timeout=timeout)

@@ -261,8 +261,7 @@ def client_tracking(client, argv):
                 raise error
             stats = node.stats
             stats.count_error(error.message)
-            (stats.commands.get("client|tracking") or stats.command("client|tracking")
-             ).failed += 1
+            stats.command("client|tracking").failed += 1
             reply = Replies([error, OK])
     node.tracking.enable(client, redirect, bcast, optin, optout, noloop, prefixes)
     return reply

@@ -29,6 +29,7 @@ from cluster.execution.client_eviction import client_memory
 from cluster.keyspace.evict import NOEVICTION, OOM, Evictor
 from cluster.keyspace.memory import overhead
 from cluster.keyspace.notify import EVICTED, notify_node
+from cluster.execution.table import SCRIPT_COMMANDS
 STARTUP = 880_000            # what the server's own tables hold before any data
 SLOT_INDEX_EMPTY = 216       # an empty per-slot key set (cluster mode, 16384 of them)
 
@@ -94,10 +95,6 @@ class Usage:
     @property
     def overhead(self) -> int:
         return self.used - self.dataset
-
-
-def used_memory(node) -> int:
-    return Usage(node).used
 
 
 # -- eviction ---------------------------------------------------------------------------
@@ -244,13 +241,9 @@ def oom_gate(client, cmd, argv):
         return OOM
     if name == "exec" and client.in_multi and any(c.denyoom for c, _ in client.multi_queue):
         return OOM
-    if name in _SCRIPT_COMMANDS and _script_denies_oom(node, name, argv):
+    if name in SCRIPT_COMMANDS and _script_denies_oom(node, name, argv):
         return OOM
     return None
-
-
-_SCRIPT_COMMANDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall",
-                              "fcall_ro"))
 
 
 def _script_denies_oom(node, name: str, argv) -> bool:

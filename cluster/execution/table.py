@@ -153,6 +153,9 @@ def subcommand(parent: str, name: str, arity: int, flags: str = "",
 
 # Why `resolve` found no command to run.
 UNKNOWN, UNKNOWN_SUBCOMMAND, WRONG_ARITY = 0, 1, 2
+# The commands whose flags the script or function they run may declare instead
+# (getCommandFlags: evalGetCommandFlags, fcallGetCommandFlags; node.script_flags).
+SCRIPT_COMMANDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"))
 
 # Raw command name (any case seen so far) -> Command: skips decode+lower on the hot path.
 _BY_RAW: dict[bytes, Command] = {}

@@ -148,7 +148,7 @@ class Database:
             self.used -= key_cost(key, old) if old.__class__ is bytes else \
                 self.sizes.pop(key, 0)
         data[key] = value
-        if value.__class__ is bytes:                # a string's cost (others: modified)
+        if value.__class__ is bytes:                # key_cost, inlined on this hot path
             self.used += ((len(key) + 40) & ~7) + ((len(value) + 40) & ~7)
         if not ks.lfu:
             self.lru[key] = ks.lru_clock

@@ -41,10 +41,6 @@ def obj(length: int) -> int:
     return (length + 40) & ~7
 
 
-def string_cost(key: bytes, value: bytes) -> int:
-    return ((len(key) + 40) & ~7) + ((len(value) + 40) & ~7)
-
-
 def _sampled(elements, samples: int) -> int:
     """Average cost of up to `samples` of `elements` (bytes, or (field, value) pairs)."""
     total = count = 0

@@ -22,6 +22,7 @@ import trio
 from cluster.encoding.rdb import rdb_chunks
 from cluster.execution import obuf
 from cluster.execution.pause import writes_paused
+from cluster.execution.table import SCRIPT_COMMANDS
 from cluster.replication.propagate import encode_command
 from cluster.replication.state import random_id
 from cluster.replication.wait_block import WaitBlock
@@ -315,9 +316,6 @@ def too_few_good_replicas(node) -> bool:
     primary = node.repl.primary
     good = primary.good_replicas() if primary is not None else 0
     return good < node.config["min-replicas-to-write"]
-
-
-SCRIPT_COMMANDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"))
 
 
 def script_writes(node, cmd, argv) -> bool:

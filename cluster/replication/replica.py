@@ -17,7 +17,8 @@ import trio
 from cluster.execution.blocking import WAITERS
 from cluster.keyspace.databases import MASTER_CLIENT, REPLICA
 from cluster.replication.propagate import AOF, Propagator, encode_command, sink_kind
-from cluster.replication.primary import SCRIPT_COMMANDS, writes_in
+from cluster.execution.table import SCRIPT_COMMANDS
+from cluster.replication.primary import writes_in
 from cluster.replication.stream import LinkError, StreamParser  # noqa: F401  (re-exported)
 from cluster.resp.reply import ReplyError
 

@@ -9,8 +9,8 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import (assert_same_replies, node_process, raw_replies, real_redis,
-                           side_by_side, wait_until)
+from tests.support import (assert_same_replies, node_process, one_node_clusters,
+                           raw_replies, side_by_side, wait_until)
 
 NODE_ARGS = ("--enable-debug-command", "yes")
 
@@ -307,13 +307,7 @@ def test_crossslot_in_cluster_mode(tmp_path):
             ["GEOSEARCHSTORE", "{t}b", "{t}a", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km"],
             ["GEORADIUS", "{t}a", "1", "1", "1", "km", "STORE", "{t}c"],
             ["GEORADIUS_RO", "{t}a", "1", "1", "1", "km", "STORE", "b"]]
-    with node_process(tmp_path / "c", "--cluster-enabled", "yes") as ours, \
-            real_redis("--cluster-enabled", "yes", "--dir", str(tmp_path),
-                       "--cluster-config-file", str(tmp_path / "real-nodes.conf")) as real:
-        for server in (ours, real):
-            raw_replies(server.port, [["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]])
-            wait_until(lambda: b"cluster_state:ok" in raw_replies(
-                server.port, [["CLUSTER", "INFO"]])[0])
+    with one_node_clusters(tmp_path) as (ours, real):
         got, want = raw_replies(ours.port, cmds), raw_replies(real.port, cmds)
     assert got == want
     assert all(g.startswith(b"-CROSSSLOT") for g in got[:4])

@@ -21,7 +21,7 @@ import time
 import pytest
 import redis
 
-from tests.support import mb, node_process, raw_replies, real_redis, wait_until
+from tests.support import mb, one_node_clusters, raw_replies, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -523,11 +523,5 @@ def test_cluster_mode_tracks_per_node(tmp_path):
              ("call", "W", "MSET", "{t}b", "1", "{t}c", "2"),
              ("expect", "T", 1),
              ("info",)]
-    with node_process(tmp_path / "c", "--cluster-enabled", "yes") as ours, \
-            real_redis("--cluster-enabled", "yes", "--dir", str(tmp_path),
-                       "--cluster-config-file", str(tmp_path / "real-nodes.conf")) as real:
-        for server in (ours, real):
-            raw_replies(server.port, [["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]])
-            wait_until(lambda: b"cluster_state:ok" in raw_replies(
-                server.port, [["CLUSTER", "INFO"]])[0])
+    with one_node_clusters(tmp_path) as (ours, real):
         same((ours, real), steps)

@@ -208,7 +208,7 @@ def test_allkeys_lru_evicts_and_propagates_dels():
 def test_lists_and_other_values_are_priced():
     assert memory.value_cost(deque()) > 0
     assert memory.value_cost(deque([b"a" * 100] * 10)) > 10 * 100
-    assert memory.string_cost(b"k", b"v" * 100) == memory.key_cost(b"k", b"v" * 100)
+    assert memory.key_cost(b"k", b"v" * 100) == memory.obj(1) + memory.obj(100)
 
 
 def test_invalidations_wait_until_the_eviction_round_ends(monkeypatch):

@@ -28,6 +28,7 @@ from cluster.execution.routing import routing_gate
 from cluster.execution.stats import SlowLog, Stats
 from cluster.execution.tracking import Tracking
 from cluster.keyspace.databases import Database, Keyspace
+from cluster.keyspace.evict import Evictor
 from cluster.keyspace.notify import EXPIRED, notify_node
 from cluster.persistence import aof as persist_aof
 from cluster.persistence.loading import loading_gate
@@ -86,10 +87,10 @@ class Node:
                                  on_expired=self._on_expired)
         self.set_time(self.start_ms)
         self.keyspace.random = self.rng.random   # LFU counter increments draw from it
-        # maxmemory (cluster.execution.eviction): the eviction pool, made on first use;
+        # maxmemory (cluster.execution.eviction): the eviction pool and its sampling;
         # an eviction round that ran out of time (the cron goes on with it); whether the
         # current command found memory short (scripts' first write is refused then).
-        self.evictor = None
+        self.evictor = Evictor(self.keyspace, self.rng)
         self.evicting = False
         # What cluster.execution.eviction.to_free adds to the data's running total: the
         # rest of used_memory as last measured, its part that moves (clients' waiting
@@ -304,8 +305,7 @@ class Node:
                 eviction.maxmemory_changed(self)
         elif name == "maxmemory-policy":
             self.keyspace.lfu = "lfu" in value
-            if self.evictor is not None:
-                self.evictor.reset()
+            self.evictor.reset()
         elif name == "lfu-log-factor":
             self.keyspace.lfu_log_factor = value
         elif name == "lfu-decay-time":

@@ -26,10 +26,12 @@ from __future__ import annotations
 import time
 
 from cluster.execution.client_eviction import client_memory
-from cluster.keyspace.evict import NOEVICTION, OOM, Evictor
+from cluster.execution.pause import writes_paused
+from cluster.execution.table import SCRIPT_COMMANDS
+from cluster.keyspace.evict import NOEVICTION, OOM
 from cluster.keyspace.memory import overhead
 from cluster.keyspace.notify import EVICTED, notify_node
-from cluster.execution.table import SCRIPT_COMMANDS
+
 STARTUP = 880_000            # what the server's own tables hold before any data
 SLOT_INDEX_EMPTY = 216       # an empty per-slot key set (cluster mode, 16384 of them)
 
@@ -138,8 +140,7 @@ def safe_to_evict(node) -> bool:
         return False
     if node.repl.link is not None and node.config["replica-ignore-maxmemory"]:
         return False
-    pauses = node.pauses
-    return not (pauses.purposes and pauses.kind(node.now_ms))
+    return not writes_paused(node)
 
 
 def time_limit_us(tenacity: int) -> int:
@@ -149,13 +150,6 @@ def time_limit_us(tenacity: int) -> int:
     if tenacity < 100:
         return int(500.0 * 1.15 ** (tenacity - 10))
     return 1 << 62
-
-
-def evictor(node) -> Evictor:
-    ev = node.evictor
-    if ev is None:
-        ev = node.evictor = Evictor(node.keyspace, node.rng)
-    return ev
 
 
 def perform_evictions(node) -> int:
@@ -184,7 +178,7 @@ def _evict_round(node, policy: str, tofree: int) -> int:
     start = time.perf_counter_ns()
     limit_ns = time_limit_us(config["maxmemory-eviction-tenacity"]) * 1000
     samples = config["maxmemory-samples"]
-    ev = evictor(node)
+    ev = node.evictor
     freed = keys = 0
     while freed < tofree:
         chosen = ev.pick(policy, samples)

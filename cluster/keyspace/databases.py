@@ -145,8 +145,7 @@ class Database:
             if self.scan_index is not None:
                 self.scan_index.add(key)
         else:                                       # the old value's cost goes
-            self.used -= key_cost(key, old) if old.__class__ is bytes else \
-                self.sizes.pop(key, 0)
+            self.used -= self._unprice(key, old)
         data[key] = value
         if value.__class__ is bytes:                # key_cost, inlined on this hot path
             self.used += ((len(key) + 40) & ~7) + ((len(value) + 40) & ~7)
@@ -168,9 +167,13 @@ class Database:
         self.modified(key)
         return True
 
+    def _unprice(self, key: bytes, value) -> int:
+        """What `key` holding `value` was counted for, forgotten (cluster.keyspace.memory:
+        a string from its length, a collection from its last price)."""
+        return key_cost(key, value) if value.__class__ is bytes else self.sizes.pop(key, 0)
+
     def _forget(self, key: bytes, value) -> None:
-        self.used -= key_cost(key, value) if value.__class__ is bytes else \
-            self.sizes.pop(key, 0)
+        self.used -= self._unprice(key, value)
         self.expires.pop(key, None)
         self.lru.pop(key, None)
         if self.slot_keys is not None:
@@ -267,7 +270,7 @@ class Database:
         for key, value, when in entries:
             old = data.get(key)
             if old is not None:
-                used -= key_cost(key, old) if old.__class__ is bytes else sizes.pop(key, 0)
+                used -= self._unprice(key, old)
             data[key] = value
             cost = key_cost(key, value)
             used += cost
